@@ -1,0 +1,147 @@
+// parser: an incremental parser for text/event-stream, exactly as WHATWG
+// HTML "Interpreting an event stream" says. Feed it bytes cut anywhere.
+#ifndef SSE_PARSER_HPP
+#define SSE_PARSER_HPP
+
+#include <sse/detail/config.hpp>
+#include <sse/error.hpp>
+#include <sse/event.hpp>
+
+#include <chrono>
+#include <cstddef>
+#include <functional>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <system_error>
+#include <type_traits>
+#include <utility>
+
+namespace sse {
+
+/// Configuration of a parser.
+struct parser_options {
+    /// The largest event accepted, in bytes: the sum of its field lines
+    /// (name, colon, value, line break; comments and the final blank line are
+    /// not counted). A larger event fails with sse::error::event_too_large.
+    /// The default, 8 MiB, fits base64 images in LLM streams.
+    std::size_t max_event_size = 8 * 1024 * 1024;
+};
+
+namespace detail {
+/// A non-owning reference to an event callback: one indirect call per event.
+struct event_callback_ref {
+    void* object;
+    void (*call)(void*, const event_view&);
+
+    template <class F>
+    static event_callback_ref to(F& f) noexcept {
+        return {static_cast<void*>(std::addressof(f)),
+                [](void* o, const event_view& ev) { (*static_cast<F*>(o))(ev); }};
+    }
+    void operator()(const event_view& ev) const { call(object, ev); }
+};
+} // namespace detail
+
+/// Parses an event stream incrementally.
+///
+/// Follows the WHATWG algorithm exactly: lines end at CRLF, LF or CR (also
+/// when cut between CR and LF); one BOM is skipped at the very start; a line
+/// without colon is a field with an empty value; one leading space of a value
+/// is removed; unknown and wrongly cased fields are ignored; an `id` holding
+/// NUL is ignored; the last event id persists across events and an empty
+/// `id` resets it; `retry` counts only if all ASCII digits; a blank line
+/// dispatches an event only if some `data` was seen; the type defaults to
+/// "message". Bytes are passed through as they are (no UTF-8 decoding).
+///
+///     sse::parser p;
+///     p.feed(bytes, [](const sse::event_view& ev) { use(ev.type, ev.data); });
+class parser {
+public:
+    static constexpr std::size_t default_max_event_size = 8 * 1024 * 1024;
+
+    parser() = default;
+    explicit parser(parser_options options) : options_(options) {}
+
+    /// Parses `bytes`, calling `on_event(const event_view&)` for every event
+    /// completed by them. On error (sse::error::event_too_large) `ec` is set
+    /// and the parser stays failed until reset(). If `on_event` throws, the
+    /// exception propagates and the rest of `bytes` is not parsed.
+    template <class OnEvent>
+    void feed(std::string_view bytes, OnEvent&& on_event, std::error_code& ec) {
+        feed_impl(bytes, detail::event_callback_ref::to(on_event), ec);
+    }
+
+    /// Like feed(bytes, on_event, ec), but throws std::system_error, whose
+    /// message names the limit that was exceeded.
+    template <class OnEvent>
+    void feed(std::string_view bytes, OnEvent&& on_event) {
+        std::error_code ec;
+        feed_impl(bytes, detail::event_callback_ref::to(on_event), ec);
+        if (ec) throw_failure(ec);
+    }
+
+    /// Called with the text of every comment line (`: text`, one leading space
+    /// removed), e.g. to see heartbeats. Empty function: comments are dropped.
+    void on_comment(std::function<void(std::string_view)> handler) { on_comment_ = std::move(handler); }
+
+    /// The last valid `retry:` seen, if any: the stream's reconnection time.
+    std::optional<std::chrono::milliseconds> reconnection_time() const noexcept { return retry_; }
+
+    /// The stream's last event id (committed at each blank line, as the spec
+    /// says; an `id:` of an event not yet ended is not in it).
+    std::string_view last_event_id() const noexcept { return last_event_id_; }
+
+    /// The stream ended: drops the incomplete event (per the spec, never
+    /// dispatched) and gets ready for a new stream, where a BOM may come
+    /// again. The last event id and reconnection time are kept, as an
+    /// EventSource keeps them across reconnections. Returns whether anything
+    /// incomplete was dropped. Clears a failure.
+    SSE_DECL bool finish() noexcept;
+
+    /// Back to the state of a new parser with the same options.
+    SSE_DECL void reset() noexcept;
+
+    /// The error that stopped the parser, if any.
+    std::error_code failure() const noexcept { return failure_; }
+
+    const parser_options& options() const noexcept { return options_; }
+
+private:
+    SSE_DECL void feed_impl(std::string_view bytes, detail::event_callback_ref on_event, std::error_code& ec);
+    SSE_DECL const char* consume_line(const char* p, const char* end, detail::event_callback_ref& on_event);
+    SSE_DECL void process_line(std::string_view line, bool stable, detail::event_callback_ref& on_event);
+    SSE_DECL void dispatch(detail::event_callback_ref& on_event);
+    SSE_DECL bool fail_if_over(std::size_t more);
+    [[noreturn]] SSE_DECL void throw_failure(std::error_code ec) const;
+
+    parser_options options_;
+    std::function<void(std::string_view)> on_comment_;
+
+    // Input state.
+    std::string line_;           // an unterminated line carried to the next feed
+    unsigned char bom_seen_ = 0; // BOM bytes matched at the stream's start (0..3)
+    bool bom_done_ = false;      // past the place where a BOM may be
+    bool skip_lf_ = false;       // the previous feed ended with CR: a leading LF ends nothing
+    std::error_code failure_;
+
+    // Event state.
+    std::string data_;           // data lines joined by LF
+    std::string_view data_view_; // the only data line, still in the caller's bytes (no copy)
+    bool has_data_ = false;      // the spec's "data buffer is not empty"
+    bool data_in_view_ = false;  // data_view_ holds the data, not data_
+    std::string type_;           // empty: "message"
+    std::string id_buffer_;      // the spec's last event ID buffer
+    std::string last_event_id_;  // the committed last event ID string
+    bool id_pending_ = false;    // id_buffer_ changed since the last blank line
+    std::size_t event_size_ = 0; // bytes of the current event's field lines
+    std::optional<std::chrono::milliseconds> retry_;
+};
+
+} // namespace sse
+
+#ifdef SSE_HEADER_ONLY
+#include <sse/impl/parser.ipp>
+#endif
+
+#endif

@@ -1,0 +1,13 @@
+// The whole sse library, except the opt-in TLS and Redis parts.
+#ifndef SSE_SSE_HPP
+#define SSE_SSE_HPP
+
+#include <sse/error.hpp>
+#include <sse/event.hpp>
+#include <sse/field.hpp>
+#include <sse/message.hpp>
+#include <sse/parser.hpp>
+#include <sse/read.hpp>
+#include <sse/version.hpp>
+
+#endif
