@@ -103,7 +103,7 @@ struct subscription {
     /// Where messages go. Required.
     std::shared_ptr<sink> client;
     /// The client's Last-Event-ID: if set, the provider replays what came after it.
-    event_id last_event_id;
+    event_id last_event_id{};
     /// The topics to receive; must not be empty. Defaults to the default topic.
     std::vector<std::string> topics{std::string(default_topic)};
 };

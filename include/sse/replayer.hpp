@@ -36,7 +36,7 @@ struct replayer_options {
     /// the history first receives an event of this type whose data is the id
     /// it asked for, then whatever the history still has after it. Unset (the
     /// default, as in go-sse): nothing tells the subscriber.
-    event_type gap_event;
+    event_type gap_event{};
 };
 
 namespace detail {
