@@ -1,0 +1,497 @@
+// session<Stream>: one subscriber's event stream over any Asio async stream
+// (TCP now, TLS later): the response head, a bounded queue of shared frames
+// drained with gathered writes, heartbeats, and the overflow policy.
+// sse::upgrade turns a connection whose request someone else parsed into one.
+#ifndef SSE_SESSION_HPP
+#define SSE_SESSION_HPP
+
+#include <sse/error.hpp>
+#include <sse/field.hpp>
+#include <sse/http.hpp>
+#include <sse/provider.hpp>
+
+#include <asio/buffer.hpp>
+#include <asio/post.hpp>
+#include <asio/socket_base.hpp>
+#include <asio/steady_timer.hpp>
+#include <asio/write.hpp>
+
+#include <array>
+#include <atomic>
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <span>
+#include <string>
+#include <string_view>
+#include <system_error>
+#include <utility>
+#include <vector>
+
+namespace sse {
+
+/// What a session does when its queue would exceed its byte budget.
+enum class overflow_policy {
+    close,       ///< end the stream (the client reconnects and can replay), with a log line
+    drop_oldest, ///< drop the oldest queued frames to make room
+};
+
+enum class log_level { debug, info, warning, error };
+
+/// Where the library logs; no logging library is imposed.
+using logger = std::function<void(log_level, std::string_view)>;
+
+/// Counters that sessions update; share one between many sessions (a
+/// server does) to watch them all.
+struct session_counters {
+    std::atomic<std::int64_t> sessions{0};       ///< live sessions
+    std::atomic<std::int64_t> queued_bytes{0};   ///< bytes queued or being written, all sessions
+    std::atomic<std::uint64_t> frames_written{0};
+    std::atomic<std::uint64_t> bytes_written{0};
+    std::atomic<std::uint64_t> overflows{0};      ///< sessions closed by the overflow policy
+    std::atomic<std::uint64_t> dropped_frames{0}; ///< frames dropped by drop_oldest
+    std::atomic<std::uint64_t> heartbeats{0};
+};
+
+/// Configuration of a session.
+struct session_options {
+    /// A comment is sent when nothing was written for this long; zero: never.
+    std::chrono::milliseconds heartbeat{15000};
+    /// The most bytes queued or being written before the overflow policy applies.
+    std::size_t max_queue_bytes = 4 * 1024 * 1024;
+    overflow_policy on_overflow = overflow_policy::close;
+    /// If at least 1 ms, a `retry:` hint follows the response head.
+    std::chrono::milliseconds retry{0};
+    /// Extra response headers (e.g. CORS).
+    std::vector<header> headers{};
+    /// How long a graceful close may wait for the queue to drain.
+    std::chrono::milliseconds close_timeout{5000};
+    logger log{};
+    std::shared_ptr<session_counters> counters{};
+};
+
+namespace detail {
+
+class handle_base {
+public:
+    virtual ~handle_base() = default;
+    virtual void cancel() noexcept = 0;
+};
+
+template <class H>
+class handle_model final : public handle_base {
+public:
+    explicit handle_model(H h) : h_(std::move(h)) {}
+    void cancel() noexcept override { h_.cancel(); }
+
+private:
+    H h_;
+};
+
+inline std::string stream_head(const session_options& o) {
+    std::string head =
+        "HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nCache-Control: no-cache\r\n"
+        "X-Accel-Buffering: no\r\nConnection: close\r\n";
+    for (const header& h : o.headers) {
+        head += h.name;
+        head += ": ";
+        head += h.value;
+        head += "\r\n";
+    }
+    head += "\r\n";
+    if (o.retry.count() >= 1) head += "retry: " + std::to_string(o.retry.count()) + "\n\n";
+    return head;
+}
+
+inline const frame& heartbeat_frame() {
+    static const frame f = frame::from_bytes(":\n\n");
+    return f;
+}
+
+// Writes at most this many buffers at once (Asio gathers up to 64 per
+// system call); a larger batch is copied into one buffer instead.
+inline constexpr std::size_t max_gather = 64;
+
+} // namespace detail
+
+/// One client's event stream. Create it with std::make_shared (or through
+/// sse::upgrade / the server), then start() it. Thread-safe: the provider
+/// calls send() from any thread; everything else runs on the stream's
+/// executor (use a strand when several threads run the io_context).
+template <class Stream>
+class session final : public sink, public std::enable_shared_from_this<session<Stream>> {
+public:
+    using executor_type = typename Stream::executor_type;
+
+    explicit session(Stream stream, session_options options = {})
+        : stream_(std::move(stream)), options_(std::move(options)), timer_(stream_.get_executor()) {
+        if (options_.counters) options_.counters->sessions.fetch_add(1, std::memory_order_relaxed);
+    }
+
+    ~session() override {
+        if (options_.counters) {
+            options_.counters->sessions.fetch_sub(1, std::memory_order_relaxed);
+            options_.counters->queued_bytes.fetch_sub(static_cast<std::int64_t>(pending_bytes_ + in_flight_bytes_),
+                                                      std::memory_order_relaxed);
+        }
+    }
+
+    session(const session&) = delete;
+    session& operator=(const session&) = delete;
+
+    executor_type get_executor() noexcept { return stream_.get_executor(); }
+
+    /// Called once when the stream has ended, with the reason (empty for a
+    /// graceful close).
+    void on_end(std::function<void(std::error_code)> f) { on_end_ = std::move(f); }
+
+    /// Subscribes to `p` (replaying after `last_event_id` if set), then sends
+    /// the response head at once and streams. On error nothing was written:
+    /// answer the request in another way.
+    template <provider P>
+    void start(P& p, event_id last_event_id, std::vector<std::string> topics, std::error_code& ec) {
+        {
+            std::lock_guard lock(mutex_);
+            write_scheduled_ = true; // frames only queue until the head is out
+        }
+        auto handle = p.subscribe(subscription{this->shared_from_this(), std::move(last_event_id), std::move(topics)}, ec);
+        if (ec) return;
+        {
+            std::unique_lock lock(mutex_);
+            if (!closed_) {
+                handle_ = std::make_unique<detail::handle_model<decltype(handle)>>(std::move(handle));
+            } else {
+                lock.unlock();
+                handle.cancel();
+            }
+        }
+        asio::post(stream_.get_executor(), [self = this->shared_from_this()] { self->write_head(); });
+    }
+
+    template <provider P>
+    void start(P& p, event_id last_event_id = {}, std::vector<std::string> topics = {std::string(default_topic)}) {
+        std::error_code ec;
+        start(p, std::move(last_event_id), std::move(topics), ec);
+        if (ec) detail::throw_error(ec, "sse::session::start");
+    }
+
+    /// Queues a frame (from any thread; never waits).
+    delivery send(const frame& f) noexcept override {
+        if (f.empty()) return delivery::accepted;
+        std::unique_lock lock(mutex_);
+        if (closed_ || closing_) return delivery::closed;
+        if (pending_bytes_ + in_flight_bytes_ + f.size() > options_.max_queue_bytes) {
+            if (options_.on_overflow == overflow_policy::close) {
+                closed_ = true;
+                lock.unlock();
+                count(&session_counters::overflows, 1);
+                log(log_level::warning, "sse: session closed: queue over its budget of " +
+                                            std::to_string(options_.max_queue_bytes) + " bytes");
+                post_abort(error::queue_overflow);
+                return delivery::overflowed;
+            }
+            std::uint64_t dropped = 0;
+            while (pending_head_ < pending_.size() &&
+                   pending_bytes_ + in_flight_bytes_ + f.size() > options_.max_queue_bytes) {
+                frame& old = pending_[pending_head_++];
+                pending_bytes_ -= old.size();
+                add_queued(-static_cast<std::int64_t>(old.size()));
+                old = frame();
+                ++dropped;
+            }
+            if (pending_bytes_ + in_flight_bytes_ + f.size() > options_.max_queue_bytes) {
+                ++dropped; // too big even alone: the new frame goes
+                count(&session_counters::dropped_frames, dropped);
+                return delivery::accepted;
+            }
+            count(&session_counters::dropped_frames, dropped);
+        }
+        try {
+            pending_.push_back(f);
+        } catch (...) {
+            return delivery::overflowed;
+        }
+        pending_bytes_ += f.size();
+        add_queued(static_cast<std::int64_t>(f.size()));
+        if (!write_scheduled_) {
+            write_scheduled_ = true;
+            lock.unlock();
+            asio::post(stream_.get_executor(), [self = this->shared_from_this()] { self->write_pending(); });
+        }
+        return delivery::accepted;
+    }
+
+    /// Ends the stream gracefully: no more frames are taken, what is queued
+    /// is written (within options.close_timeout), then the connection
+    /// closes. Called by the provider at shutdown; callable from any thread.
+    void close(std::error_code reason = {}) noexcept override {
+        {
+            std::lock_guard lock(mutex_);
+            if (closed_ || closing_) return;
+            closing_ = true;
+        }
+        try {
+            asio::post(stream_.get_executor(), [self = this->shared_from_this(), reason] { self->begin_close(reason); });
+        } catch (...) {
+        }
+    }
+
+    /// Ends the stream now, dropping what is queued. Any thread.
+    void abort() noexcept { post_abort(asio::error::operation_aborted); }
+
+    /// Bytes queued or being written.
+    std::size_t queued_bytes() const {
+        std::lock_guard lock(mutex_);
+        return pending_bytes_ + in_flight_bytes_;
+    }
+
+    bool is_open() const {
+        std::lock_guard lock(mutex_);
+        return !closed_;
+    }
+
+    /// Open and not closing.
+    bool accepting() const {
+        std::lock_guard lock(mutex_);
+        return !closed_ && !closing_;
+    }
+
+    Stream& stream() noexcept { return stream_; }
+
+private:
+    void write_head() {
+        if (!is_open()) return;
+        head_ = detail::stream_head(options_);
+        asio::async_write(stream_, asio::buffer(head_), [self = this->shared_from_this()](std::error_code ec, std::size_t n) {
+            self->head_ = std::string();
+            if (ec) return self->do_abort(ec);
+            self->count(&session_counters::bytes_written, n);
+            self->read_until_closed();
+            self->arm_heartbeat();
+            self->write_pending();
+        });
+    }
+
+    // Takes everything queued and writes it with one gathered write.
+    void write_pending() {
+        {
+            std::lock_guard lock(mutex_);
+            if (closed_) return;
+            if (pending_head_ == pending_.size()) {
+                pending_.clear();
+                pending_head_ = 0;
+                write_scheduled_ = false;
+                if (closing_) finishing_ = true;
+            } else {
+                writing_.assign(std::make_move_iterator(pending_.begin() + static_cast<std::ptrdiff_t>(pending_head_)),
+                                std::make_move_iterator(pending_.end()));
+                pending_.clear();
+                pending_head_ = 0;
+                in_flight_bytes_ = pending_bytes_;
+                pending_bytes_ = 0;
+            }
+        }
+        if (writing_.empty()) {
+            if (finishing_) finish_close();
+            return;
+        }
+        buffers_.clear();
+        if (writing_.size() <= detail::max_gather) {
+            for (const frame& f : writing_) buffers_.emplace_back(f.data(), f.size());
+        } else {
+            scratch_.clear();
+            scratch_.reserve(in_flight_bytes_);
+            for (const frame& f : writing_) scratch_.append(f.bytes());
+            buffers_.emplace_back(scratch_.data(), scratch_.size());
+        }
+        // A span, not the vector: the operation copies its buffer sequence.
+        asio::async_write(stream_, std::span<const asio::const_buffer>(buffers_),
+                          [self = this->shared_from_this()](std::error_code ec, std::size_t n) { self->on_written(ec, n); });
+    }
+
+    void on_written(std::error_code ec, std::size_t n) {
+        const std::size_t frames = writing_.size();
+        std::size_t flushed = 0;
+        {
+            std::lock_guard lock(mutex_);
+            flushed = in_flight_bytes_;
+            in_flight_bytes_ = 0;
+        }
+        add_queued(-static_cast<std::int64_t>(flushed));
+        writing_.clear();
+        if (writing_.capacity() > 4 * detail::max_gather) writing_ = std::vector<frame>();
+        if (scratch_.capacity() > 64 * 1024) scratch_ = std::string();
+        if (ec) return do_abort(ec);
+        count(&session_counters::frames_written, frames);
+        count(&session_counters::bytes_written, n);
+        wrote_since_tick_ = true;
+        write_pending();
+    }
+
+    // The client sends nothing after its request; a read completes only when
+    // it goes away (or misbehaves), and then the session ends at once.
+    void read_until_closed() {
+        stream_.async_read_some(asio::buffer(read_buf_), [self = this->shared_from_this()](std::error_code ec, std::size_t) {
+            if (ec) return self->do_abort(ec == asio::error::eof ? std::error_code() : ec);
+            self->read_until_closed();
+        });
+    }
+
+    void arm_heartbeat() {
+        if (options_.heartbeat.count() <= 0) return;
+        timer_.expires_after(options_.heartbeat);
+        timer_.async_wait([weak = this->weak_from_this()](std::error_code ec) {
+            const auto self = weak.lock();
+            if (ec || !self || !self->accepting()) return;
+            if (!self->wrote_since_tick_ && self->send(detail::heartbeat_frame()) == delivery::accepted)
+                self->count(&session_counters::heartbeats, 1);
+            self->wrote_since_tick_ = false;
+            self->arm_heartbeat();
+        });
+    }
+
+    void begin_close(std::error_code reason) {
+        close_reason_ = reason;
+        cancel_subscription();
+        timer_.cancel();
+        timer_.expires_after(options_.close_timeout);
+        timer_.async_wait([weak = this->weak_from_this()](std::error_code ec) {
+            if (ec) return;
+            if (const auto self = weak.lock()) self->do_abort(error::timeout);
+        });
+        bool idle = false;
+        {
+            std::lock_guard lock(mutex_);
+            idle = !write_scheduled_;
+            if (idle) finishing_ = true;
+        }
+        if (idle) finish_close();
+    }
+
+    // Everything queued was written: half-close, so the client sees the end
+    // of the stream after the last byte, then close.
+    void finish_close() {
+        std::error_code ignored;
+        stream_.lowest_layer().shutdown(asio::socket_base::shutdown_send, ignored);
+        do_abort(close_reason_);
+    }
+
+    void post_abort(std::error_code reason) noexcept {
+        try {
+            asio::post(stream_.get_executor(), [self = this->shared_from_this(), reason] { self->do_abort(reason); });
+        } catch (...) {
+        }
+    }
+
+    void do_abort(std::error_code reason) {
+        std::size_t dropped = 0;
+        {
+            std::lock_guard lock(mutex_);
+            closed_ = true;
+            for (std::size_t i = pending_head_; i < pending_.size(); ++i) dropped += pending_[i].size();
+            pending_.clear();
+            pending_head_ = 0;
+            pending_bytes_ = 0;
+        }
+        add_queued(-static_cast<std::int64_t>(dropped));
+        cancel_subscription();
+        if (ended_) return;
+        ended_ = true;
+        timer_.cancel();
+        std::error_code ignored;
+        stream_.lowest_layer().close(ignored);
+        if (on_end_) {
+            auto f = std::move(on_end_);
+            f(reason);
+        }
+    }
+
+    void cancel_subscription() {
+        std::unique_ptr<detail::handle_base> h;
+        {
+            std::lock_guard lock(mutex_);
+            h = std::move(handle_);
+        }
+        if (h) h->cancel();
+    }
+
+    void add_queued(std::int64_t delta) noexcept {
+        if (options_.counters) options_.counters->queued_bytes.fetch_add(delta, std::memory_order_relaxed);
+    }
+    void count(std::atomic<std::uint64_t> session_counters::*counter, std::uint64_t n) noexcept {
+        if (options_.counters) (options_.counters.get()->*counter).fetch_add(n, std::memory_order_relaxed);
+    }
+    void log(log_level level, const std::string& text) noexcept {
+        if (!options_.log) return;
+        try {
+            options_.log(level, text);
+        } catch (...) {
+        }
+    }
+
+    Stream stream_;
+    session_options options_;
+    asio::steady_timer timer_;
+
+    // Shared with send() callers, under mutex_.
+    mutable std::mutex mutex_;
+    std::vector<frame> pending_;
+    std::size_t pending_head_ = 0; // frames before it were dropped (drop_oldest)
+    std::size_t pending_bytes_ = 0;
+    std::size_t in_flight_bytes_ = 0;
+    bool write_scheduled_ = false;
+    bool closing_ = false;
+    bool closed_ = false;
+    std::unique_ptr<detail::handle_base> handle_;
+
+    // Used on the executor only.
+    std::vector<frame> writing_;
+    std::vector<asio::const_buffer> buffers_;
+    std::string scratch_;
+    std::string head_;
+    std::array<char, 64> read_buf_{};
+    bool wrote_since_tick_ = false;
+    bool finishing_ = false;
+    bool ended_ = false;
+    std::error_code close_reason_;
+    std::function<void(std::error_code)> on_end_;
+};
+
+/// The Last-Event-ID of a request: its first value, unset if absent, empty
+/// or invalid (a line break or NUL).
+inline event_id last_event_id_of(const request& req) {
+    const std::string_view v = req.header_value("Last-Event-ID");
+    if (v.empty()) return {};
+    std::error_code ec;
+    return event_id::make(v, ec);
+}
+
+/// Turns an accepted connection whose request was parsed elsewhere (by any
+/// HTTP framework) into a running session on `topics` of provider `p`.
+/// The request's Last-Event-ID drives replay.
+template <class Stream, provider P>
+std::shared_ptr<session<Stream>> upgrade(Stream stream, const request& req, P& p, std::vector<std::string> topics,
+                                         session_options options, std::error_code& ec) {
+    auto s = std::make_shared<session<Stream>>(std::move(stream), std::move(options));
+    s->start(p, last_event_id_of(req), std::move(topics), ec);
+    if (ec) return nullptr;
+    return s;
+}
+
+/// Like upgrade(..., ec), but throws std::system_error.
+template <class Stream, provider P>
+std::shared_ptr<session<Stream>> upgrade(Stream stream, const request& req, P& p,
+                                         std::vector<std::string> topics = {std::string(default_topic)},
+                                         session_options options = {}) {
+    std::error_code ec;
+    auto s = upgrade(std::move(stream), req, p, std::move(topics), std::move(options), ec);
+    if (ec) detail::throw_error(ec, "sse::upgrade");
+    return s;
+}
+
+} // namespace sse
+
+#endif
