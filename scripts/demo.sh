@@ -1,5 +1,7 @@
 #!/usr/bin/env bash
-# Builds the demo (examples/demo.cpp) in build/release and runs it; arguments go to the demo.
+# Builds the demo server (examples/demo_server.cpp) in build/release and runs it on the default
+# provider, Joe; arguments go to the server (e.g. --port 8080 --replay finite:1000). Open the
+# printed address in a browser.
 # Installs what is missing first (scripts/deps.sh).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -14,5 +16,5 @@ fi
 cmake -S . -B "$build" "${generator[@]}" --log-level=WARNING \
     -DCMAKE_BUILD_TYPE=Release \
     -DSSE_BUILD_EXAMPLES=ON -DSSE_BUILD_TESTS=OFF -DSSE_BUILD_BENCH=OFF
-cmake --build "$build" --target demo -j "$(nproc 2>/dev/null || echo 2)"
-exec "$build/examples/demo" "$@"
+cmake --build "$build" --target demo_server -j "$(nproc 2>/dev/null || echo 2)"
+exec "$build/examples/demo_server" "$@"

@@ -490,7 +490,6 @@ private:
     void begin_shutdown(Handler handler, shutdown_options opts) {
         auto st = st_;
         st->stopping = true;
-        std::error_code ignored;
         asio::post(st->acceptor.get_executor(), [st] {
             std::error_code e;
             st->acceptor.close(e);
@@ -498,10 +497,12 @@ private:
 
         // Completion: when the last connection ends, or at the deadline.
         struct waiter {
+            waiter(const asio::any_io_executor& ex, std::chrono::milliseconds d) : timer(ex, d) {}
             asio::steady_timer timer;
             std::atomic<bool> idle{false};
         };
-        auto w = std::make_shared<waiter>(waiter{asio::steady_timer(st->ex, opts.deadline + std::chrono::milliseconds(200))});
+        // A little past the deadline: the sessions' own close timeouts cut them first.
+        auto w = std::make_shared<waiter>(st->ex, opts.deadline + std::chrono::milliseconds(200));
         std::vector<std::shared_ptr<typename state_type::session_type>> live;
         {
             std::lock_guard lock(st->mutex);

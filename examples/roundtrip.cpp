@@ -1,6 +1,5 @@
-// The demo: builds a message, serializes it, and reads it back with
-// sse::read, showing what a client receives. (Replaced by the demo server
-// once the server exists.)
+// Builds a message, serializes it, and reads it back with sse::read,
+// showing what a client receives.
 #include <sse/sse.hpp>
 
 #include <chrono>

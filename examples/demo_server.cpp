@@ -1,0 +1,287 @@
+// The demo server: a page at / whose EventSource shows live events, event
+// streams at /events, and a publish endpoint a load generator can drive.
+//
+//   demo_server [--host 127.0.0.1] [--port 8080] [--threads 1]
+//               [--replay none|finite:N|valid:SECONDS] [--heartbeat SECONDS]
+//               [--lifetime SECONDS]
+//
+//   GET  /                       the page
+//   GET  /events[?topic=T]...    an event stream (repeat topic for several; default topic if none)
+//   POST /publish?n=M&size=B[&topic=T]
+//        publishes M messages whose one data line is exactly B bytes:
+//        "t=<ns since the epoch, CLOCK_REALTIME, taken right before the publish>" padded with 'x'.
+//        Answers {"published":M}. n <= 10^8, 21 <= size <= 16 MiB, else 400.
+//   GET  /stats                  server and provider counters as JSON
+#include <sse/replayer.hpp>
+#include <sse/server.hpp>
+
+#include <asio/io_context.hpp>
+#include <asio/signal_set.hpp>
+#include <asio/steady_timer.hpp>
+
+#include <charconv>
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <ctime>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <thread>
+#include <vector>
+
+namespace {
+
+const char* const page = R"html(<!doctype html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<title>sse demo</title>
+<style>
+  body { font-family: system-ui, sans-serif; margin: 2rem; max-width: 50rem; }
+  #events { font-family: ui-monospace, monospace; font-size: 0.85rem; }
+  #events div { border-bottom: 1px solid #ddd; padding: 0.2rem 0; overflow-wrap: anywhere; }
+  #state { font-weight: bold; }
+</style>
+</head>
+<body>
+<h1>sse demo</h1>
+<p>Connection: <span id="state">connecting</span> &middot; events received: <span id="count">0</span>
+&middot; last event id: <span id="last">none</span></p>
+<p><button id="publish">Publish one event</button></p>
+<div id="events"></div>
+<script>
+  const state = document.getElementById('state');
+  const count = document.getElementById('count');
+  const last = document.getElementById('last');
+  const list = document.getElementById('events');
+  let received = 0;
+  window.received = [];
+  const source = new EventSource('/events' + location.search);
+  source.onopen = () => { state.textContent = 'open'; };
+  source.onerror = () => { state.textContent = source.readyState === EventSource.CLOSED ? 'closed' : 'reconnecting'; };
+  source.onmessage = (e) => {
+    received += 1;
+    window.received.push({ id: e.lastEventId, data: e.data });
+    count.textContent = received;
+    last.textContent = e.lastEventId || 'none';
+    const row = document.createElement('div');
+    row.textContent = (e.lastEventId ? '#' + e.lastEventId + ' ' : '') + e.data.slice(0, 200);
+    list.prepend(row);
+    while (list.childElementCount > 100) list.lastElementChild.remove();
+  };
+  document.getElementById('publish').onclick = () => fetch('/publish?n=1&size=64', { method: 'POST' });
+</script>
+</body>
+</html>
+)html";
+
+struct config {
+    std::string host = "127.0.0.1";
+    unsigned short port = 8080;
+    unsigned threads = 1;
+    std::string replay = "none";
+    double heartbeat = 15;
+    double lifetime = 0; // 0: until a signal
+};
+
+[[noreturn]] void usage(const char* why) {
+    std::fprintf(stderr,
+                 "demo_server: %s\nusage: demo_server [--host ADDR] [--port N] [--threads N] "
+                 "[--replay none|finite:N|valid:SECONDS] [--heartbeat SECONDS] [--lifetime SECONDS]\n",
+                 why);
+    std::exit(2);
+}
+
+template <class T>
+T number(std::string_view s, const char* what) {
+    T v{};
+    const auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
+    if (ec != std::errc() || p != s.data() + s.size()) usage(what);
+    return v;
+}
+
+config parse_args(int argc, char** argv) {
+    config c;
+    for (int i = 1; i < argc; ++i) {
+        const std::string_view a = argv[i];
+        auto value = [&]() -> std::string_view {
+            if (i + 1 >= argc) usage("missing value");
+            return argv[++i];
+        };
+        if (a == "--host") c.host = value();
+        else if (a == "--port") c.port = number<unsigned short>(value(), "bad --port");
+        else if (a == "--threads") c.threads = number<unsigned>(value(), "bad --threads");
+        else if (a == "--replay") c.replay = value();
+        else if (a == "--heartbeat") c.heartbeat = number<double>(value(), "bad --heartbeat");
+        else if (a == "--lifetime") c.lifetime = number<double>(value(), "bad --lifetime");
+        else if (a == "--help" || a == "-h") usage("help");
+        else usage("unknown flag");
+    }
+    if (c.threads == 0) usage("--threads must be at least 1");
+    return c;
+}
+
+sse::joe make_provider(const std::string& replay) {
+    if (replay == "none") return sse::joe();
+    if (replay.rfind("finite:", 0) == 0)
+        return sse::joe(sse::finite_replayer(number<std::size_t>(replay.substr(7), "bad --replay finite:N"),
+                                             {.auto_ids = true}));
+    if (replay.rfind("valid:", 0) == 0) {
+        const double seconds = number<double>(replay.substr(6), "bad --replay valid:SECONDS");
+        return sse::joe(sse::valid_replayer(
+            std::chrono::duration_cast<std::chrono::steady_clock::duration>(std::chrono::duration<double>(seconds)),
+            {.auto_ids = true}));
+    }
+    usage("bad --replay");
+}
+
+std::uint64_t realtime_ns() {
+    timespec ts{};
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return static_cast<std::uint64_t>(ts.tv_sec) * 1000000000u + static_cast<std::uint64_t>(ts.tv_nsec);
+}
+
+// Publishes one message per handler, so the streams' writes interleave with publishing.
+struct publish_run : std::enable_shared_from_this<publish_run> {
+    sse::server& server;
+    asio::any_io_executor ex;
+    std::uint64_t left;
+    std::size_t size;
+    std::vector<std::string> topics;
+    std::vector<std::string_view> topic_views;
+    sse::message msg;
+
+    publish_run(sse::server& s, asio::any_io_executor e, std::uint64_t n, std::size_t b, std::vector<std::string> t)
+        : server(s), ex(std::move(e)), left(n), size(b), topics(std::move(t)) {
+        for (const auto& x : topics) topic_views.emplace_back(x);
+    }
+
+    void step() {
+        if (left == 0) return;
+        --left;
+        std::string line = "t=" + std::to_string(realtime_ns());
+        line.resize(size, 'x');
+        msg.clear_lines();
+        msg.append_data(line);
+        std::error_code ec;
+        server.publish(msg, sse::topic_list(topic_views), ec);
+        if (ec) {
+            std::fprintf(stderr, "demo_server: publish failed: %s\n", ec.message().c_str());
+            return;
+        }
+        asio::post(ex, [self = shared_from_this()] { self->step(); });
+    }
+};
+
+std::string stats_json(const sse::server& srv, sse::server& mutable_srv) {
+    const sse::server_stats s = srv.stats();
+    const sse::provider_stats p = mutable_srv.provider().stats();
+    char buf[768];
+    std::snprintf(buf, sizeof buf,
+                  "{\"connections\":%lld,\"sessions\":%lld,\"queued_bytes\":%lld,\"accepted\":%llu,"
+                  "\"frames_written\":%llu,\"bytes_written\":%llu,\"overflows\":%llu,\"rejected_head_too_large\":%llu,"
+                  "\"rejected_bad_request\":%llu,\"rejected_too_many\":%llu,\"timed_out\":%llu,\"subscribers\":%zu,"
+                  "\"published\":%llu,\"delivered\":%llu,\"replayed\":%llu,\"gaps\":%llu}\n",
+                  (long long)s.connections, (long long)s.sessions, (long long)s.queued_bytes,
+                  (unsigned long long)s.accepted, (unsigned long long)s.frames_written,
+                  (unsigned long long)s.bytes_written, (unsigned long long)s.overflows,
+                  (unsigned long long)s.rejected_head_too_large, (unsigned long long)s.rejected_bad_request,
+                  (unsigned long long)s.rejected_too_many, (unsigned long long)s.timed_out, p.subscribers,
+                  (unsigned long long)p.published, (unsigned long long)p.delivered, (unsigned long long)p.replayed,
+                  (unsigned long long)p.gaps);
+    return buf;
+}
+
+} // namespace
+
+int main(int argc, char** argv) {
+    const config cfg = parse_args(argc, argv);
+
+    asio::io_context ioc(static_cast<int>(cfg.threads));
+    sse::server_options options;
+    options.session.heartbeat = std::chrono::milliseconds(static_cast<long long>(cfg.heartbeat * 1000));
+    options.log = [](sse::log_level level, std::string_view text) {
+        if (level >= sse::log_level::warning) std::fprintf(stderr, "%.*s\n", (int)text.size(), text.data());
+    };
+    sse::server srv(ioc, make_provider(cfg.replay), options);
+    asio::any_io_executor publish_ex = asio::make_strand(ioc);
+
+    srv.on_request([&](const sse::request& req) -> sse::request_decision {
+        const std::string_view path = req.path();
+        if (path == "/" && req.method == "GET") return sse::response(200, page, "text/html; charset=utf-8");
+        if (path == "/events") {
+            sse::stream_accept accept;
+            auto topics = req.query_values("topic");
+            if (!topics.empty()) accept.topics = std::move(topics);
+            return accept;
+        }
+        if (path == "/publish" && req.method == "POST") {
+            std::uint64_t n = 0;
+            std::size_t size = 0;
+            const std::string ns = req.query_value("n", "1"), bs = req.query_value("size", "64");
+            const auto r1 = std::from_chars(ns.data(), ns.data() + ns.size(), n);
+            const auto r2 = std::from_chars(bs.data(), bs.data() + bs.size(), size);
+            if (r1.ec != std::errc() || r1.ptr != ns.data() + ns.size() || n > 100000000)
+                return sse::response(400, "n must be an integer from 0 to 100000000\n");
+            if (r2.ec != std::errc() || r2.ptr != bs.data() + bs.size() || size < 21 || size > 16 * 1024 * 1024)
+                return sse::response(400, "size must be an integer from 21 to 16777216\n");
+            auto topics = req.query_values("topic");
+            if (topics.empty()) topics.emplace_back(sse::default_topic);
+            auto run = std::make_shared<publish_run>(srv, publish_ex, n, size, std::move(topics));
+            asio::post(publish_ex, [run] { run->step(); });
+            return sse::response(200, "{\"published\":" + std::to_string(n) + "}\n", "application/json");
+        }
+        if (path == "/stats") return sse::response(200, stats_json(srv, srv), "application/json");
+        return sse::response(404, "not found\n");
+    });
+
+    std::error_code ec;
+    srv.listen({asio::ip::make_address(cfg.host, ec), cfg.port}, ec);
+    if (ec) {
+        std::fprintf(stderr, "demo_server: cannot listen on %s:%u: %s\n", cfg.host.c_str(), cfg.port,
+                     ec.message().c_str());
+        return 1;
+    }
+    std::printf("demo_server: listening on http://%s:%u/ (threads %u, replay %s)\n", cfg.host.c_str(),
+                srv.local_endpoint().port(), cfg.threads, cfg.replay.c_str());
+    std::fflush(stdout);
+
+    // Ends gracefully on SIGINT/SIGTERM or when the lifetime is over.
+    asio::signal_set signals(ioc, SIGINT, SIGTERM);
+    asio::steady_timer lifetime(ioc);
+    bool stopping = false;
+    auto stop = [&] {
+        if (stopping) return;
+        stopping = true;
+        signals.cancel();
+        lifetime.cancel();
+        sse::shutdown_options how;
+        how.final_message.emplace();
+        how.final_message->type = sse::event_type("close");
+        how.final_message->append_data("bye");
+        how.deadline = std::chrono::seconds(2);
+        srv.async_shutdown(how, [](std::error_code e) {
+            std::printf("demo_server: shut down%s\n", e ? " (streams cut at the deadline)" : "");
+            std::fflush(stdout);
+        });
+    };
+    signals.async_wait([&](std::error_code e, int) {
+        if (!e) asio::post(ioc, stop);
+    });
+    if (cfg.lifetime > 0) {
+        lifetime.expires_after(std::chrono::duration_cast<std::chrono::steady_clock::duration>(
+            std::chrono::duration<double>(cfg.lifetime)));
+        lifetime.async_wait([&](std::error_code e) {
+            if (!e) asio::post(ioc, stop);
+        });
+    }
+
+    std::vector<std::thread> pool;
+    for (unsigned i = 1; i < cfg.threads; ++i) pool.emplace_back([&] { ioc.run(); });
+    ioc.run();
+    for (auto& t : pool) t.join();
+    return 0;
+}
