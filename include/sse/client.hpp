@@ -1,0 +1,736 @@
+// The client: `client` holds the configuration, `connection` one event
+// stream — any request (POST with a JSON body included), reconnection with
+// backoff, Last-Event-ID, retry:, Retry-After, redirects, timeouts, and
+// subscriptions by event type. HTTPS needs <sse/ssl.hpp>.
+#ifndef SSE_CLIENT_HPP
+#define SSE_CLIENT_HPP
+
+#include <sse/detail/http_parser.hpp>
+#include <sse/detail/url.hpp>
+#include <sse/error.hpp>
+#include <sse/event.hpp>
+#include <sse/http.hpp>
+#include <sse/parser.hpp>
+
+#include <asio/associated_cancellation_slot.hpp>
+#include <asio/associated_executor.hpp>
+#include <asio/async_result.hpp>
+#include <asio/awaitable.hpp>
+#include <asio/bind_cancellation_slot.hpp>
+#include <asio/co_spawn.hpp>
+#include <asio/connect.hpp>
+#include <asio/dispatch.hpp>
+#include <asio/io_context.hpp>
+#include <asio/ip/tcp.hpp>
+#include <asio/post.hpp>
+#include <asio/steady_timer.hpp>
+#include <asio/strand.hpp>
+#include <asio/this_coro.hpp>
+#include <asio/use_awaitable.hpp>
+#include <asio/use_future.hpp>
+#include <asio/write.hpp>
+#if __has_include(<asio/as_tuple.hpp>)
+#include <asio/as_tuple.hpp>
+#else
+#include <asio/experimental/as_tuple.hpp>
+#endif
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <ctime>
+#include <exception>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <random>
+#include <string>
+#include <string_view>
+#include <system_error>
+#include <tuple>
+#include <utility>
+#include <vector>
+
+namespace sse {
+
+/// Reconnection delays (go-sse's defaults): the first wait is
+/// initial_interval, each consecutive failure multiplies it, and every wait
+/// is randomized by +/- jitter. The count and the elapsed time start again
+/// once a stream delivers an event.
+struct backoff {
+    std::chrono::milliseconds initial_interval{500};
+    double multiplier = 1.5;   ///< below 1 counts as 1 (a constant interval)
+    double jitter = 0.5;       ///< fraction of the interval; 0 or -1: none
+    std::chrono::milliseconds max_interval{0};     ///< 0: no cap
+    std::chrono::milliseconds max_elapsed_time{0}; ///< 0: no limit
+    int max_retries = 0;       ///< 0: unlimited; negative: never reconnect
+};
+
+/// The status and headers of a response, as the validator sees them.
+struct response_head {
+    unsigned status = 0;
+    std::vector<header> headers{};
+    std::string_view header_value(std::string_view name) const noexcept { return find_header(headers, name); }
+};
+
+/// Decides whether a response may be read as an event stream. An error is
+/// permanent: the connection ends with it.
+using response_validator = std::function<std::error_code(const response_head&)>;
+
+/// The default validator: status 200 and a Content-Type of text/event-stream
+/// (parameters and case ignored). Errors: bad_status, bad_content_type.
+inline std::error_code default_validator(const response_head& r) {
+    if (r.status != 200) return error::bad_status;
+    std::string_view ct = r.header_value("Content-Type");
+    ct = ct.substr(0, ct.find(';'));
+    while (!ct.empty() && (ct.back() == ' ' || ct.back() == '\t')) ct.remove_suffix(1);
+    while (!ct.empty() && (ct.front() == ' ' || ct.front() == '\t')) ct.remove_prefix(1);
+    if (!detail::iequals(ct, "text/event-stream")) return error::bad_content_type;
+    return {};
+}
+
+namespace detail {
+
+#if __has_include(<asio/as_tuple.hpp>)
+inline constexpr auto nothrow_awaitable = asio::as_tuple(asio::use_awaitable);
+#else
+inline constexpr auto nothrow_awaitable = asio::experimental::as_tuple(asio::use_awaitable);
+#endif
+
+/// The bytes of one connection attempt: TCP, or TLS over TCP (ssl.hpp).
+class byte_stream {
+public:
+    virtual ~byte_stream() = default;
+    virtual asio::ip::tcp::socket& socket() noexcept = 0;
+    virtual asio::awaitable<std::error_code> handshake(const std::string& host) = 0;
+    virtual asio::awaitable<std::tuple<std::error_code, std::size_t>> read_some(asio::mutable_buffer b) = 0;
+    virtual asio::awaitable<std::error_code> write(asio::const_buffer b) = 0;
+};
+
+class tcp_stream final : public byte_stream {
+public:
+    explicit tcp_stream(const asio::any_io_executor& ex) : socket_(ex) {}
+    asio::ip::tcp::socket& socket() noexcept override { return socket_; }
+    asio::awaitable<std::error_code> handshake(const std::string&) override { co_return std::error_code(); }
+    asio::awaitable<std::tuple<std::error_code, std::size_t>> read_some(asio::mutable_buffer b) override {
+        co_return co_await socket_.async_read_some(b, nothrow_awaitable);
+    }
+    asio::awaitable<std::error_code> write(asio::const_buffer b) override {
+        auto [ec, n] = co_await asio::async_write(socket_, b, nothrow_awaitable);
+        (void)n;
+        co_return ec;
+    }
+
+private:
+    asio::ip::tcp::socket socket_;
+};
+
+/// Makes TLS streams for https URLs; installed by sse::use_tls (ssl.hpp).
+class tls_factory {
+public:
+    virtual ~tls_factory() = default;
+    virtual std::unique_ptr<byte_stream> make(const asio::any_io_executor& ex) = 0;
+};
+
+/// Parses Retry-After: delta seconds or an IMF-fixdate.
+inline std::optional<std::chrono::milliseconds> parse_retry_after(std::string_view v) {
+    while (!v.empty() && v.front() == ' ') v.remove_prefix(1);
+    while (!v.empty() && v.back() == ' ') v.remove_suffix(1);
+    if (v.empty()) return std::nullopt;
+    if (v.find_first_not_of("0123456789") == std::string_view::npos) {
+        if (v.size() > 9) return std::chrono::hours(24 * 365); // absurdly long: a year
+        return std::chrono::seconds(std::stoll(std::string(v)));
+    }
+    // e.g. "Sun, 06 Nov 1994 08:49:37 GMT"
+    std::tm tm{};
+    char month[4] = {};
+    int day = 0, year = 0, h = 0, m = 0, s = 0;
+    if (std::sscanf(std::string(v).c_str(), "%*3s, %d %3s %d %d:%d:%d GMT", &day, month, &year, &h, &m, &s) != 6)
+        return std::nullopt;
+    static constexpr std::string_view months = "JanFebMarAprMayJunJulAugSepOctNovDec";
+    const std::size_t mi = months.find(month);
+    if (mi == std::string_view::npos || mi % 3 != 0) return std::nullopt;
+    tm.tm_year = year - 1900;
+    tm.tm_mon = static_cast<int>(mi / 3);
+    tm.tm_mday = day;
+    tm.tm_hour = h;
+    tm.tm_min = m;
+    tm.tm_sec = s;
+    const std::time_t at = timegm(&tm);
+    const std::time_t now = std::time(nullptr);
+    return std::chrono::seconds(at > now ? at - now : 0);
+}
+
+/// The delays of consecutive reconnection attempts.
+class backoff_state {
+public:
+    explicit backoff_state(const backoff& b) : cfg_(b), interval_(b.initial_interval), rng_(std::random_device{}()) {
+        start_ = std::chrono::steady_clock::now();
+    }
+
+    /// A stream made progress: count and elapsed time start again.
+    void reset() {
+        retries_ = 0;
+        interval_ = base_ ? *base_ : cfg_.initial_interval;
+        start_ = std::chrono::steady_clock::now();
+    }
+
+    /// The server's `retry:` becomes the base interval.
+    void set_base(std::chrono::milliseconds ms) {
+        base_ = std::max(ms, std::chrono::milliseconds(1));
+        interval_ = *base_;
+    }
+
+    /// The next delay, or nothing when retries are off or used up.
+    std::optional<std::chrono::milliseconds> next() {
+        if (cfg_.max_retries < 0) return std::nullopt;
+        if (cfg_.max_retries > 0 && retries_ >= cfg_.max_retries) return std::nullopt;
+        ++retries_;
+        double d = static_cast<double>(interval_.count());
+        if (cfg_.jitter > 0 && cfg_.jitter < 1) {
+            std::uniform_real_distribution<double> dist(d * (1 - cfg_.jitter), d * (1 + cfg_.jitter));
+            d = dist(rng_);
+        }
+        auto delay = std::chrono::milliseconds(static_cast<long long>(d));
+        if (cfg_.max_interval.count() > 0) delay = std::min(delay, cfg_.max_interval);
+        const double grown = static_cast<double>(interval_.count()) * std::max(1.0, cfg_.multiplier);
+        interval_ = std::chrono::milliseconds(static_cast<long long>(std::min(grown, 1e12)));
+        if (cfg_.max_interval.count() > 0) interval_ = std::min(interval_, cfg_.max_interval);
+        if (cfg_.max_elapsed_time.count() > 0 &&
+            std::chrono::steady_clock::now() - start_ + delay > cfg_.max_elapsed_time)
+            return std::nullopt;
+        return delay;
+    }
+
+    int retries() const noexcept { return retries_; }
+
+private:
+    backoff cfg_;
+    std::chrono::milliseconds interval_;
+    std::optional<std::chrono::milliseconds> base_;
+    int retries_ = 0;
+    std::chrono::steady_clock::time_point start_;
+    std::mt19937_64 rng_;
+};
+
+struct callback_entry {
+    std::string type; // for typed subscriptions
+    bool all = false;
+    std::function<void(const event_view&)> fn;
+    std::atomic<bool> active{true};
+};
+
+} // namespace detail
+
+/// Client configuration (go-sse's Client). Copy it freely; a connection
+/// keeps its own copy.
+struct client {
+    sse::backoff backoff{};
+    /// From the start of an attempt (DNS, TCP, TLS) to the response head.
+    std::chrono::milliseconds connect_timeout{10000};
+    /// No byte at all (not even a heartbeat) for this long: reconnect. 0: off.
+    std::chrono::milliseconds idle_timeout{0};
+    /// The largest event accepted; larger ends the connection with sse::error::event_too_large.
+    std::size_t max_event_size = parser::default_max_event_size;
+    /// The largest response head accepted.
+    std::size_t max_head_bytes = 64 * 1024;
+    /// Redirects (301, 302, 303, 307, 308) followed per attempt.
+    int max_redirects = 10;
+    /// Called before each wait between attempts, with the cause and the delay.
+    std::function<void(std::error_code, std::chrono::milliseconds)> on_retry{};
+    /// Decides whether a response is an event stream; empty: default_validator.
+    response_validator validator{};
+    /// Called before every attempt with the request's headers, to refresh
+    /// them (e.g. a bearer token).
+    std::function<void(std::vector<header>&)> header_provider{};
+    /// Set by sse::use_tls (ssl.hpp); without it https URLs fail with invalid_url.
+    std::shared_ptr<detail::tls_factory> tls{};
+};
+
+class connection;
+
+/// Returned by the subscribe functions: unsubscribe() stops the callback
+/// (safe from any thread and from inside a callback). Destroying it does
+/// not unsubscribe.
+class event_subscription {
+public:
+    event_subscription() = default;
+    void unsubscribe() noexcept;
+
+private:
+    friend class connection;
+    event_subscription(std::weak_ptr<void> owner, std::shared_ptr<detail::callback_entry> e)
+        : owner_(std::move(owner)), entry_(std::move(e)) {}
+    std::weak_ptr<void> owner_;
+    std::shared_ptr<detail::callback_entry> entry_;
+};
+
+namespace detail {
+
+// Everything a running connection shares with its coroutine and handles.
+struct connection_state {
+    explicit connection_state(asio::any_io_executor e, request r, client c)
+        : ex(asio::make_strand(e)), req(std::move(r)), cfg(std::move(c)), retry_timer(ex), watchdog(ex),
+          events(parser_options{cfg.max_event_size}) {}
+
+    asio::any_io_executor ex;
+    request req;
+    client cfg;
+    asio::steady_timer retry_timer;
+    asio::steady_timer watchdog;
+    sse::parser events;
+    std::unique_ptr<byte_stream> current;
+    std::uint64_t watch_gen = 0;
+    bool timed_out = false;
+    std::chrono::steady_clock::time_point last_read;
+    std::atomic<bool> cancelled{false};
+    bool running = false;
+    bool id_seen = false;
+    std::exception_ptr callback_error;
+
+    mutable std::mutex mutex; // subscriptions and the values read from other threads
+    std::shared_ptr<const std::vector<std::shared_ptr<callback_entry>>> subs =
+        std::make_shared<const std::vector<std::shared_ptr<callback_entry>>>();
+    std::error_code last_error;
+    unsigned last_status = 0;
+    std::string last_id;
+
+    void dispatch(const event_view& ev) {
+        std::shared_ptr<const std::vector<std::shared_ptr<callback_entry>>> snapshot;
+        {
+            std::lock_guard lock(mutex);
+            snapshot = subs;
+        }
+        for (const auto& e : *snapshot)
+            if (!e->all && e->type == ev.type && e->active.load()) e->fn(ev);
+        for (const auto& e : *snapshot)
+            if (e->all && e->active.load()) e->fn(ev);
+    }
+
+    void remove(const std::shared_ptr<callback_entry>& e) {
+        e->active = false;
+        std::lock_guard lock(mutex);
+        auto next = std::make_shared<std::vector<std::shared_ptr<callback_entry>>>(*subs);
+        next->erase(std::remove(next->begin(), next->end(), e), next->end());
+        subs = std::move(next);
+    }
+
+    void close_current() {
+        if (current) {
+            std::error_code ignored;
+            current->socket().close(ignored);
+        }
+    }
+
+    // Closes the attempt's socket when `d` passes without progress: the
+    // connect timeout, or (idle) the time since the last read.
+    void arm_watchdog(std::chrono::milliseconds d, bool idle) {
+        const std::uint64_t gen = ++watch_gen;
+        timed_out = false;
+        if (d.count() <= 0) {
+            watchdog.cancel();
+            return;
+        }
+        watchdog.expires_after(d);
+        watchdog.async_wait([this, gen, d, idle, keep = weak_self](std::error_code ec) {
+            const auto self = keep.lock();
+            if (ec || !self || gen != watch_gen) return;
+            if (idle) {
+                const auto quiet = std::chrono::steady_clock::now() - last_read;
+                if (quiet < d) { // something arrived meanwhile: wait for the rest
+                    watchdog.expires_after(d - std::chrono::duration_cast<std::chrono::milliseconds>(quiet));
+                    return arm_again(gen, d);
+                }
+            }
+            timed_out = true;
+            close_current();
+        });
+    }
+    void arm_again(std::uint64_t gen, std::chrono::milliseconds d) {
+        watchdog.async_wait([this, gen, d, keep = weak_self](std::error_code ec) {
+            const auto self = keep.lock();
+            if (ec || !self || gen != watch_gen) return;
+            const auto quiet = std::chrono::steady_clock::now() - last_read;
+            if (quiet < d) {
+                watchdog.expires_after(d - std::chrono::duration_cast<std::chrono::milliseconds>(quiet));
+                return arm_again(gen, d);
+            }
+            timed_out = true;
+            close_current();
+        });
+    }
+    void disarm_watchdog() {
+        ++watch_gen;
+        watchdog.cancel();
+    }
+
+    std::weak_ptr<connection_state> weak_self;
+};
+
+struct attempt_result {
+    enum kind { retry, done, failed } what = retry;
+    std::error_code ec{};
+    std::optional<std::chrono::milliseconds> retry_after{};
+    bool progress = false; // the stream delivered at least one event
+};
+
+inline bool is_redirect(unsigned s) noexcept { return s == 301 || s == 302 || s == 303 || s == 307 || s == 308; }
+
+inline std::string build_request(const std::string& method, const url& u, const std::vector<header>& headers,
+                                 const std::string& body) {
+    std::string out = method + " " + u.target + " HTTP/1.1\r\nHost: " + u.authority() + "\r\n";
+    bool accept = false, cache = false, agent = false;
+    for (const header& h : headers) {
+        if (iequals(h.name, "Host") || iequals(h.name, "Content-Length") || iequals(h.name, "Transfer-Encoding")) continue;
+        accept |= iequals(h.name, "Accept");
+        cache |= iequals(h.name, "Cache-Control");
+        agent |= iequals(h.name, "User-Agent");
+        out += h.name + ": " + h.value + "\r\n";
+    }
+    if (!accept) out += "Accept: text/event-stream\r\n";
+    if (!cache) out += "Cache-Control: no-cache\r\n";
+    if (!agent) out += "User-Agent: sse-cpp\r\n";
+    if (!body.empty() || method == "POST" || method == "PUT" || method == "PATCH")
+        out += "Content-Length: " + std::to_string(body.size()) + "\r\n";
+    out += "\r\n";
+    out += body;
+    return out;
+}
+
+// One attempt: connect (following redirects), validate, read the stream to its end.
+inline asio::awaitable<attempt_result> run_attempt(std::shared_ptr<connection_state> st) {
+    connection_state& s = *st;
+    std::error_code ec;
+    url u = parse_url(s.req.target, ec);
+    if (ec) co_return attempt_result{attempt_result::failed, ec};
+    std::string method = s.req.method;
+    std::string body = s.req.body;
+
+    std::vector<header> headers = s.req.headers;
+    if (s.cfg.header_provider) s.cfg.header_provider(headers);
+    if (s.id_seen) { // ours replaces the caller's once the stream sent an id
+        std::erase_if(headers, [](const header& h) { return iequals(h.name, "Last-Event-ID"); });
+        const std::string_view id = s.events.last_event_id();
+        if (!id.empty()) headers.push_back({"Last-Event-ID", std::string(id)});
+    }
+
+    std::vector<char> buf(16 * 1024);
+    for (int redirects = 0;; ++redirects) {
+        if (u.tls && !s.cfg.tls) co_return attempt_result{attempt_result::failed, error::invalid_url};
+        s.current = u.tls ? s.cfg.tls->make(s.ex) : std::make_unique<tcp_stream>(s.ex);
+        byte_stream& stream = *s.current;
+        s.arm_watchdog(s.cfg.connect_timeout, false);
+        auto fail_io = [&](std::error_code e) {
+            s.disarm_watchdog();
+            if (s.timed_out) e = error::timeout;
+            return attempt_result{attempt_result::retry, e};
+        };
+
+        asio::ip::tcp::resolver resolver(s.ex);
+        auto [rec, endpoints] = co_await resolver.async_resolve(u.host, u.port, nothrow_awaitable);
+        if (rec) co_return fail_io(rec);
+        auto [cec, ep] = co_await asio::async_connect(stream.socket(), endpoints, nothrow_awaitable);
+        (void)ep;
+        if (cec) co_return fail_io(cec);
+        if (auto hec = co_await stream.handshake(u.host)) co_return fail_io(hec);
+        const std::string out = build_request(method, u, headers, body);
+        if (auto wec = co_await stream.write(asio::buffer(out))) co_return fail_io(wec);
+
+        auto hp = std::make_unique<http_parser>(http_parser::kind::response, s.cfg.max_head_bytes, 0);
+        hp->pause_after_head = true;
+        if (method == "HEAD") hp->expect_no_body();
+        std::size_t have = 0, used = 0;
+        auto r = http_parser::result::need_more;
+        while (r == http_parser::result::need_more) {
+            auto [rdec, n] = co_await stream.read_some(asio::buffer(buf));
+            if (rdec) co_return fail_io(rdec == asio::error::eof ? std::error_code(error::bad_response) : rdec);
+            have = n;
+            r = hp->feed(buf.data(), have, used);
+        }
+        s.disarm_watchdog();
+        if (r == http_parser::result::failed) co_return attempt_result{attempt_result::retry, hp->error()};
+
+        response_head head{hp->status_code(), hp->response_headers()};
+        {
+            std::lock_guard lock(s.mutex);
+            s.last_status = head.status;
+        }
+        if (is_redirect(head.status) && !head.header_value("Location").empty()) {
+            if (redirects >= s.cfg.max_redirects)
+                co_return attempt_result{attempt_result::failed, error::too_many_redirects};
+            std::error_code lec;
+            url next = resolve_location(u, head.header_value("Location"), lec);
+            if (lec) co_return attempt_result{attempt_result::failed, lec};
+            if (head.status == 303 || ((head.status == 301 || head.status == 302) && method == "POST")) {
+                method = "GET";
+                body.clear();
+            }
+            if (next.host != u.host || next.port != u.port || next.tls != u.tls) // credentials stay home
+                std::erase_if(headers, [](const header& h) { return iequals(h.name, "Authorization") || iequals(h.name, "Cookie"); });
+            u = std::move(next);
+            std::error_code ignored;
+            stream.socket().close(ignored);
+            continue;
+        }
+        if (head.status == 204) co_return attempt_result{attempt_result::done, {}};
+        if (head.status == 429 || head.status == 503)
+            co_return attempt_result{attempt_result::retry, error::bad_status,
+                                     parse_retry_after(head.header_value("Retry-After"))};
+        if (auto vec = s.cfg.validator ? s.cfg.validator(head) : default_validator(head))
+            co_return attempt_result{attempt_result::failed, vec};
+
+        // The stream: body bytes (de-chunked by llhttp) go to the event parser.
+        attempt_result result;
+        std::error_code parse_error;
+        hp->on_body_data = [&](std::string_view bytes) {
+            if (parse_error || s.callback_error) return;
+            try {
+                s.events.feed(bytes, [&](const event_view& ev) {
+                    result.progress = true;
+                    s.dispatch(ev);
+                }, parse_error);
+            } catch (...) {
+                s.callback_error = std::current_exception(); // never through llhttp's C frames
+            }
+        };
+        auto after_feed = [&]() -> std::optional<attempt_result> {
+            if (s.callback_error) std::rethrow_exception(std::exchange(s.callback_error, nullptr));
+            if (!s.events.last_event_id().empty() || s.id_seen) s.id_seen = true;
+            {
+                std::lock_guard lock(s.mutex);
+                s.last_id.assign(s.events.last_event_id());
+            }
+            if (parse_error) return attempt_result{attempt_result::failed, parse_error};
+            return std::nullopt;
+        };
+        std::size_t offset = used;
+        s.last_read = std::chrono::steady_clock::now();
+        s.arm_watchdog(s.cfg.idle_timeout, true);
+        while (true) {
+            while (offset < have) {
+                r = hp->feed(buf.data() + offset, have - offset, used);
+                offset += used;
+                if (auto stop = after_feed()) {
+                    s.disarm_watchdog();
+                    co_return *stop;
+                }
+                if (r == http_parser::result::failed) {
+                    s.disarm_watchdog();
+                    co_return attempt_result{attempt_result::retry, hp->error(), std::nullopt, result.progress};
+                }
+                if (r == http_parser::result::complete) { // the body's length was known and is done
+                    s.disarm_watchdog();
+                    s.events.finish();
+                    result.ec = error::stream_ended;
+                    co_return result;
+                }
+                if (used == 0) break;
+            }
+            auto [rdec, n] = co_await stream.read_some(asio::buffer(buf));
+            s.last_read = std::chrono::steady_clock::now();
+            if (rdec) {
+                s.disarm_watchdog();
+                s.events.finish();
+                if (rdec == asio::error::eof && hp->finish() == http_parser::result::complete) {
+                    result.ec = error::stream_ended; // a clean end
+                    co_return result;
+                }
+                result.ec = s.timed_out ? std::error_code(error::timeout)
+                                        : (rdec == asio::error::eof ? std::error_code(error::bad_response) : rdec);
+                co_return result;
+            }
+            have = n;
+            offset = 0;
+        }
+    }
+}
+
+} // namespace detail
+
+/// One event stream (go-sse's Connection): subscribe, then async_run.
+///
+///     sse::request req{.method = "POST", .target = "https://api.example/v1/chat", .body = json};
+///     sse::connection conn(ioc.get_executor(), req);
+///     conn.subscribe_messages([](const sse::event_view& ev) { print(ev.data); });
+///     conn.async_run([](std::error_code ec) { ... });
+class connection {
+public:
+    using executor_type = asio::any_io_executor;
+
+    /// A connection whose operations run on `ex` (on a strand of it).
+    /// `req.target` is the absolute http:// or https:// URL.
+    connection(executor_type ex, request req, client cfg = {}) : state_(make_state(std::move(ex), std::move(req), std::move(cfg))) {}
+
+    /// A connection with its own io_context, for the blocking run().
+    explicit connection(request req, client cfg = {})
+        : own_(std::make_unique<asio::io_context>()),
+          state_(make_state(own_->get_executor(), std::move(req), std::move(cfg))) {}
+
+    connection(const connection&) = delete;
+    connection& operator=(const connection&) = delete;
+
+    /// Cancels a run in progress.
+    ~connection() { cancel(); }
+
+    /// Events of type "message" (unnamed events are of that type).
+    event_subscription subscribe_messages(std::function<void(const event_view&)> cb) {
+        return add("message", false, std::move(cb));
+    }
+    /// Events of the given type.
+    event_subscription subscribe_event(std::string type, std::function<void(const event_view&)> cb) {
+        return add(std::move(type), false, std::move(cb));
+    }
+    /// Every event (called after the typed subscriptions of that event).
+    event_subscription subscribe_to_all(std::function<void(const event_view&)> cb) { return add({}, true, std::move(cb)); }
+
+    /// Runs until the stream ends for good. Completes with: no error (a
+    /// clean end with retries off, or 204 No Content); operation_aborted
+    /// (cancel() or per-operation cancellation); retries_exhausted (see
+    /// last_error() for the cause); or a permanent failure (the validator's
+    /// error, event_too_large, too_many_redirects, invalid_url).
+    template <class Token>
+    auto async_run(Token&& token) {
+        return asio::async_initiate<Token, void(std::error_code)>(
+            [st = state_](auto handler) {
+                auto slot = asio::get_associated_cancellation_slot(handler);
+                auto ex = asio::get_associated_executor(handler, st->ex);
+                asio::co_spawn(st->ex, run_loop(st),
+                               asio::bind_cancellation_slot(slot, [handler = std::move(handler), ex](std::exception_ptr e, std::error_code ec) mutable {
+                                   if (e) std::rethrow_exception(e); // a callback threw: out of io_context::run()
+                                   asio::dispatch(ex, [handler = std::move(handler), ec]() mutable { handler(ec); });
+                               }));
+            },
+            token);
+    }
+
+    /// Runs to the end, blocking. With an own io_context it runs it here;
+    /// otherwise someone must be running the executor's io_context.
+    void run(std::error_code& ec) {
+        if (own_) {
+            std::error_code result;
+            async_run([&](std::error_code e) { result = e; });
+            own_->restart();
+            own_->run();
+            ec = result;
+        } else {
+            try {
+                async_run(asio::use_future).get();
+                ec.clear();
+            } catch (const std::system_error& e) {
+                ec = e.code();
+            }
+        }
+    }
+    void run() {
+        std::error_code ec;
+        run(ec);
+        if (ec) detail::throw_error(ec, "sse::connection::run");
+    }
+
+    /// Stops the connection (any thread): the run completes with operation_aborted.
+    void cancel() {
+        state_->cancelled = true;
+        asio::post(state_->ex, [st = state_] {
+            st->retry_timer.cancel();
+            st->disarm_watchdog();
+            st->close_current();
+        });
+    }
+
+    /// The stream's last event id so far.
+    std::string last_event_id() const {
+        std::lock_guard lock(state_->mutex);
+        return state_->last_id;
+    }
+    /// The cause of the last failed attempt.
+    std::error_code last_error() const {
+        std::lock_guard lock(state_->mutex);
+        return state_->last_error;
+    }
+    /// The status of the last response.
+    unsigned last_status() const {
+        std::lock_guard lock(state_->mutex);
+        return state_->last_status;
+    }
+
+    executor_type get_executor() const noexcept { return state_->ex; }
+
+private:
+    static std::shared_ptr<detail::connection_state> make_state(executor_type ex, request req, client cfg) {
+        auto st = std::make_shared<detail::connection_state>(std::move(ex), std::move(req), std::move(cfg));
+        st->weak_self = st;
+        return st;
+    }
+
+    event_subscription add(std::string type, bool all, std::function<void(const event_view&)> cb) {
+        auto e = std::make_shared<detail::callback_entry>();
+        e->type = std::move(type);
+        e->all = all;
+        e->fn = std::move(cb);
+        {
+            std::lock_guard lock(state_->mutex);
+            auto next = std::make_shared<std::vector<std::shared_ptr<detail::callback_entry>>>(*state_->subs);
+            next->push_back(e);
+            state_->subs = std::move(next);
+        }
+        return event_subscription(std::weak_ptr<void>(state_), std::move(e));
+    }
+
+    static asio::awaitable<std::error_code> run_loop(std::shared_ptr<detail::connection_state> st) {
+        co_await asio::this_coro::throw_if_cancelled(false);
+        auto cs = co_await asio::this_coro::cancellation_state;
+        auto cancelled = [&] { return st->cancelled.load() || cs.cancelled() != asio::cancellation_type::none; };
+        detail::backoff_state bo(st->cfg.backoff);
+        std::optional<std::chrono::milliseconds> server_retry;
+        st->cancelled = false;
+        while (true) {
+            if (cancelled()) co_return asio::error::operation_aborted;
+            detail::attempt_result r = co_await detail::run_attempt(st);
+            {
+                std::lock_guard lock(st->mutex);
+                if (r.ec && r.ec != error::stream_ended) st->last_error = r.ec;
+            }
+            st->current.reset();
+            if (cancelled()) co_return asio::error::operation_aborted;
+            if (r.what == detail::attempt_result::done) co_return std::error_code();
+            if (r.what == detail::attempt_result::failed) co_return r.ec;
+            if (const auto rt = st->events.reconnection_time(); rt && rt != server_retry) {
+                server_retry = rt;
+                bo.set_base(*rt);
+            }
+            if (r.progress) bo.reset();
+            std::optional<std::chrono::milliseconds> delay = bo.next();
+            if (!delay) {
+                if (st->cfg.backoff.max_retries < 0)
+                    co_return r.ec == error::stream_ended ? std::error_code() : r.ec; // retries off
+                co_return error::retries_exhausted;
+            }
+            if (r.retry_after) delay = std::max(*delay, *r.retry_after);
+            if (st->cfg.on_retry) st->cfg.on_retry(r.ec, *delay);
+            st->retry_timer.expires_after(*delay);
+            co_await st->retry_timer.async_wait(detail::nothrow_awaitable);
+        }
+    }
+
+    std::unique_ptr<asio::io_context> own_;
+    std::shared_ptr<detail::connection_state> state_;
+};
+
+inline void event_subscription::unsubscribe() noexcept {
+    if (!entry_) return;
+    entry_->active = false;
+    if (auto owner = owner_.lock()) {
+        try {
+            std::static_pointer_cast<detail::connection_state>(owner)->remove(entry_);
+        } catch (...) {
+        }
+    }
+    entry_.reset();
+}
+
+} // namespace sse
+
+#endif
