@@ -3,7 +3,7 @@
 //
 //   demo_server [--host 127.0.0.1] [--port 8080] [--threads 1]
 //               [--replay none|finite:N|valid:SECONDS] [--heartbeat SECONDS]
-//               [--lifetime SECONDS]
+//               [--lifetime SECONDS] [--tls-cert FILE --tls-key FILE]
 //
 //   GET  /                       the page
 //   GET  /events[?topic=T]...    an event stream (repeat topic for several; default topic if none)
@@ -14,6 +14,7 @@
 //   GET  /stats                  server and provider counters as JSON
 #include <sse/replayer.hpp>
 #include <sse/server.hpp>
+#include <sse/ssl.hpp>
 
 #include <asio/io_context.hpp>
 #include <asio/signal_set.hpp>
@@ -85,12 +86,14 @@ struct config {
     std::string replay = "none";
     double heartbeat = 15;
     double lifetime = 0; // 0: until a signal
+    std::string tls_cert, tls_key; // both set: HTTPS
 };
 
 [[noreturn]] void usage(const char* why) {
     std::fprintf(stderr,
                  "demo_server: %s\nusage: demo_server [--host ADDR] [--port N] [--threads N] "
-                 "[--replay none|finite:N|valid:SECONDS] [--heartbeat SECONDS] [--lifetime SECONDS]\n",
+                 "[--replay none|finite:N|valid:SECONDS] [--heartbeat SECONDS] [--lifetime SECONDS] "
+                 "[--tls-cert FILE --tls-key FILE]\n",
                  why);
     std::exit(2);
 }
@@ -117,10 +120,13 @@ config parse_args(int argc, char** argv) {
         else if (a == "--replay") c.replay = value();
         else if (a == "--heartbeat") c.heartbeat = number<double>(value(), "bad --heartbeat");
         else if (a == "--lifetime") c.lifetime = number<double>(value(), "bad --lifetime");
+        else if (a == "--tls-cert") c.tls_cert = value();
+        else if (a == "--tls-key") c.tls_key = value();
         else if (a == "--help" || a == "-h") usage("help");
         else usage("unknown flag");
     }
     if (c.threads == 0) usage("--threads must be at least 1");
+    if (c.tls_cert.empty() != c.tls_key.empty()) usage("--tls-cert and --tls-key go together");
     return c;
 }
 
@@ -145,8 +151,9 @@ std::uint64_t realtime_ns() {
 }
 
 // Publishes one message per handler, so the streams' writes interleave with publishing.
-struct publish_run : std::enable_shared_from_this<publish_run> {
-    sse::server& server;
+template <class Server>
+struct publish_run : std::enable_shared_from_this<publish_run<Server>> {
+    Server& server;
     asio::any_io_executor ex;
     std::uint64_t left;
     std::size_t size;
@@ -154,7 +161,7 @@ struct publish_run : std::enable_shared_from_this<publish_run> {
     std::vector<std::string_view> topic_views;
     sse::message msg;
 
-    publish_run(sse::server& s, asio::any_io_executor e, std::uint64_t n, std::size_t b, std::vector<std::string> t)
+    publish_run(Server& s, asio::any_io_executor e, std::uint64_t n, std::size_t b, std::vector<std::string> t)
         : server(s), ex(std::move(e)), left(n), size(b), topics(std::move(t)) {
         for (const auto& x : topics) topic_views.emplace_back(x);
     }
@@ -172,13 +179,14 @@ struct publish_run : std::enable_shared_from_this<publish_run> {
             std::fprintf(stderr, "demo_server: publish failed: %s\n", ec.message().c_str());
             return;
         }
-        asio::post(ex, [self = shared_from_this()] { self->step(); });
+        asio::post(ex, [self = this->shared_from_this()] { self->step(); });
     }
 };
 
-std::string stats_json(const sse::server& srv, sse::server& mutable_srv) {
+template <class Server>
+std::string stats_json(Server& srv) {
     const sse::server_stats s = srv.stats();
-    const sse::provider_stats p = mutable_srv.provider().stats();
+    const sse::provider_stats p = srv.provider().stats();
     char buf[768];
     std::snprintf(buf, sizeof buf,
                   "{\"connections\":%lld,\"sessions\":%lld,\"queued_bytes\":%lld,\"accepted\":%llu,"
@@ -195,18 +203,8 @@ std::string stats_json(const sse::server& srv, sse::server& mutable_srv) {
     return buf;
 }
 
-} // namespace
-
-int main(int argc, char** argv) {
-    const config cfg = parse_args(argc, argv);
-
-    asio::io_context ioc(static_cast<int>(cfg.threads));
-    sse::server_options options;
-    options.session.heartbeat = std::chrono::milliseconds(static_cast<long long>(cfg.heartbeat * 1000));
-    options.log = [](sse::log_level level, std::string_view text) {
-        if (level >= sse::log_level::warning) std::fprintf(stderr, "%.*s\n", (int)text.size(), text.data());
-    };
-    sse::server srv(ioc, make_provider(cfg.replay), options);
+template <class Server>
+int serve(Server& srv, asio::io_context& ioc, const config& cfg) {
     asio::any_io_executor publish_ex = asio::make_strand(ioc);
 
     srv.on_request([&](const sse::request& req) -> sse::request_decision {
@@ -230,11 +228,11 @@ int main(int argc, char** argv) {
                 return sse::response(400, "size must be an integer from 21 to 16777216\n");
             auto topics = req.query_values("topic");
             if (topics.empty()) topics.emplace_back(sse::default_topic);
-            auto run = std::make_shared<publish_run>(srv, publish_ex, n, size, std::move(topics));
+            auto run = std::make_shared<publish_run<Server>>(srv, publish_ex, n, size, std::move(topics));
             asio::post(publish_ex, [run] { run->step(); });
             return sse::response(200, "{\"published\":" + std::to_string(n) + "}\n", "application/json");
         }
-        if (path == "/stats") return sse::response(200, stats_json(srv, srv), "application/json");
+        if (path == "/stats") return sse::response(200, stats_json(srv), "application/json");
         return sse::response(404, "not found\n");
     });
 
@@ -245,7 +243,8 @@ int main(int argc, char** argv) {
                      ec.message().c_str());
         return 1;
     }
-    std::printf("demo_server: listening on http://%s:%u/ (threads %u, replay %s)\n", cfg.host.c_str(),
+    std::printf("demo_server: listening on %s://%s:%u/ (threads %u, replay %s)\n", cfg.tls_cert.empty() ? "http" : "https",
+                cfg.host.c_str(),
                 srv.local_endpoint().port(), cfg.threads, cfg.replay.c_str());
     std::fflush(stdout);
 
@@ -284,4 +283,30 @@ int main(int argc, char** argv) {
     ioc.run();
     for (auto& t : pool) t.join();
     return 0;
+}
+
+} // namespace
+
+int main(int argc, char** argv) {
+    const config cfg = parse_args(argc, argv);
+
+    asio::io_context ioc(static_cast<int>(cfg.threads));
+    sse::server_options options;
+    options.session.heartbeat = std::chrono::milliseconds(static_cast<long long>(cfg.heartbeat * 1000));
+    options.log = [](sse::log_level level, std::string_view text) {
+        if (level >= sse::log_level::warning) std::fprintf(stderr, "%.*s\n", (int)text.size(), text.data());
+    };
+    if (!cfg.tls_cert.empty()) {
+        std::shared_ptr<asio::ssl::context> tls;
+        try {
+            tls = sse::make_tls_server_context(cfg.tls_cert, cfg.tls_key);
+        } catch (const std::system_error& e) {
+            std::fprintf(stderr, "demo_server: cannot load the TLS certificate or key: %s\n", e.what());
+            return 1;
+        }
+        sse::tls_server srv(ioc, make_provider(cfg.replay), options, std::move(tls));
+        return serve(srv, ioc, cfg);
+    }
+    sse::server srv(ioc, make_provider(cfg.replay), options);
+    return serve(srv, ioc, cfg);
 }

@@ -1,7 +1,7 @@
 // sse-cat: curl -N for event streams. Prints each event of URL.
 //
 //   sse-cat URL [-X METHOD] [-H 'Name: value']... [-d BODY] [--last-event-id ID]
-//               [--no-retry] [--max-events N] [--json]
+//               [--no-retry] [--max-events N] [--json] [--cacert FILE]
 //
 // Without --json events are printed as a normalized event stream (event:,
 // id:, data: lines and a blank line); with --json one line each:
@@ -24,7 +24,7 @@ namespace {
 [[noreturn]] void usage(const char* why) {
     std::fprintf(stderr,
                  "sse-cat: %s\nusage: sse-cat URL [-X METHOD] [-H 'Name: value']... [-d BODY] "
-                 "[--last-event-id ID] [--no-retry] [--max-events N] [--json]\n",
+                 "[--last-event-id ID] [--no-retry] [--max-events N] [--json] [--cacert FILE]\n",
                  why);
     std::exit(2);
 }
@@ -81,6 +81,7 @@ int main(int argc, char** argv) {
     sse::client cfg;
     bool json = false;
     long long max_events = -1;
+    sse::tls_options tls;
     req.target.clear();
     for (int i = 1; i < argc; ++i) {
         const std::string_view a = argv[i];
@@ -106,13 +107,19 @@ int main(int argc, char** argv) {
             const auto r = std::from_chars(v.data(), v.data() + v.size(), max_events);
             if (r.ec != std::errc() || r.ptr != v.data() + v.size() || max_events < 0) usage("bad --max-events");
         } else if (a == "--json") json = true;
+        else if (a == "--cacert") tls.ca_file = value();
         else if (a == "-h" || a == "--help") usage("help");
         else if (!a.empty() && a.front() == '-') usage("unknown option");
         else if (req.target.empty()) req.target = a;
         else usage("more than one URL");
     }
     if (req.target.empty()) usage("no URL");
-    sse::use_tls(cfg);
+    try {
+        sse::use_tls(cfg, sse::make_tls_client_context(tls));
+    } catch (const std::system_error& e) {
+        std::fprintf(stderr, "sse-cat: cannot use --cacert %s: %s\n", tls.ca_file.c_str(), e.what());
+        return 1;
+    }
     cfg.on_retry = [](std::error_code ec, std::chrono::milliseconds delay) {
         std::fprintf(stderr, "sse-cat: %s; reconnecting in %lld ms\n", ec.message().c_str(), (long long)delay.count());
     };

@@ -108,6 +108,8 @@ public:
     virtual asio::awaitable<std::error_code> handshake(const std::string& host) = 0;
     virtual asio::awaitable<std::tuple<std::error_code, std::size_t>> read_some(asio::mutable_buffer b) = 0;
     virtual asio::awaitable<std::error_code> write(asio::const_buffer b) = 0;
+    /// Whether a handshake error can't be fixed by retrying (e.g. an untrusted certificate).
+    virtual bool permanent(const std::error_code&) const noexcept { return false; }
 };
 
 class tcp_stream final : public byte_stream {
@@ -435,7 +437,13 @@ inline asio::awaitable<attempt_result> run_attempt(std::shared_ptr<connection_st
         auto [cec, ep] = co_await asio::async_connect(stream.socket(), endpoints, nothrow_awaitable);
         (void)ep;
         if (cec) co_return fail_io(cec);
-        if (auto hec = co_await stream.handshake(u.host)) co_return fail_io(hec);
+        if (auto hec = co_await stream.handshake(u.host)) {
+            if (stream.permanent(hec)) {
+                s.disarm_watchdog();
+                co_return attempt_result{attempt_result::failed, hec};
+            }
+            co_return fail_io(hec);
+        }
         const std::string out = build_request(method, u, headers, body);
         if (auto wec = co_await stream.write(asio::buffer(out))) co_return fail_io(wec);
 

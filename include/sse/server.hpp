@@ -90,15 +90,32 @@ struct shutdown_options {
     std::chrono::milliseconds deadline{5000};
 };
 
+/// How a server makes its streams from accepted sockets, and opens them
+/// (plain TCP here; ssl.hpp adds TLS). `context` is what the server needs for
+/// that, given to its constructor.
+template <class Stream>
+struct server_stream_traits;
+
+template <>
+struct server_stream_traits<asio::ip::tcp::socket> {
+    struct context {};
+    static asio::ip::tcp::socket make(asio::ip::tcp::socket s, const context&) { return s; }
+    template <class Handler>
+    static void async_open(asio::ip::tcp::socket&, Handler&& h) {
+        h(std::error_code());
+    }
+};
+
 namespace detail {
 
-template <class Provider>
-struct server_state : std::enable_shared_from_this<server_state<Provider>> {
-    using session_type = session<asio::ip::tcp::socket>;
+template <class Provider, class Stream>
+struct server_state : std::enable_shared_from_this<server_state<Provider, Stream>> {
+    using session_type = session<Stream>;
+    using stream_context = typename server_stream_traits<Stream>::context;
 
-    server_state(asio::any_io_executor e, Provider p, server_options o)
+    server_state(asio::any_io_executor e, Provider p, server_options o, stream_context c)
         : ex(std::move(e)), acceptor(asio::make_strand(ex)), provider(std::move(p)), options(std::move(o)),
-          counters(std::make_shared<session_counters>()) {
+          counters(std::make_shared<session_counters>()), stream_ctx(std::move(c)) {
         options.session.counters = counters;
         if (!options.session.log) options.session.log = options.log;
     }
@@ -109,6 +126,7 @@ struct server_state : std::enable_shared_from_this<server_state<Provider>> {
     server_options options;
     request_hook hook;
     std::shared_ptr<session_counters> counters;
+    stream_context stream_ctx;
 
     std::atomic<std::int64_t> connections{0};
     std::atomic<std::uint64_t> accepted{0}, head_too_large{0}, bad_request{0}, too_many{0}, timed_out{0};
@@ -153,21 +171,25 @@ struct server_state : std::enable_shared_from_this<server_state<Provider>> {
 
 // One accepted connection until it becomes a stream or closes: reads
 // requests under the head limits, and answers plain responses.
-template <class Provider>
-class connection : public std::enable_shared_from_this<connection<Provider>> {
+template <class Provider, class Stream>
+class connection : public std::enable_shared_from_this<connection<Provider, Stream>> {
 public:
-    using state_type = server_state<Provider>;
+    using state_type = server_state<Provider, Stream>;
 
     connection(std::shared_ptr<state_type> st, asio::ip::tcp::socket s)
-        : st_(std::move(st)), socket_(std::move(s)), timer_(socket_.get_executor()),
+        : st_(std::move(st)), socket_(server_stream_traits<Stream>::make(std::move(s), st_->stream_ctx)),
+          timer_(socket_.get_executor()),
           parser_(std::make_unique<http_parser>(http_parser::kind::request, st_->options.max_head_bytes,
                                                 st_->options.max_body_bytes)) {}
 
     void start(std::uint64_t id) {
         id_ = id;
         buf_.resize(4096);
-        arm_timer(st_->options.head_timeout);
-        read();
+        arm_timer(st_->options.head_timeout); // covers the TLS handshake too
+        server_stream_traits<Stream>::async_open(socket_, [self = this->shared_from_this()](std::error_code ec) {
+            if (ec) return self->end();
+            self->read();
+        });
     }
 
     // Graceful: a connection between requests or waiting for one just closes.
@@ -302,13 +324,13 @@ private:
         ended_ = true;
         std::error_code ignored;
         timer_.cancel();
-        if (graceful) socket_.shutdown(asio::socket_base::shutdown_send, ignored);
-        socket_.close(ignored);
+        if (graceful) socket_.lowest_layer().shutdown(asio::socket_base::shutdown_send, ignored);
+        socket_.lowest_layer().close(ignored);
         st_->untrack(id_);
     }
 
     std::shared_ptr<state_type> st_;
-    asio::ip::tcp::socket socket_;
+    Stream socket_;
     asio::steady_timer timer_;
     std::unique_ptr<http_parser> parser_;
     std::vector<char> buf_;
@@ -330,16 +352,21 @@ private:
 ///     srv.listen({asio::ip::make_address("127.0.0.1"), 8080});
 ///     srv.publish(msg);
 ///     ioc.run();
-template <provider Provider>
+template <provider Provider, class Stream = asio::ip::tcp::socket>
 class basic_server {
 public:
     using provider_type = Provider;
+    using stream_type = Stream;
     using executor_type = asio::any_io_executor;
+    using stream_context = typename server_stream_traits<Stream>::context;
 
-    explicit basic_server(executor_type ex, Provider p = Provider(), server_options options = {})
-        : st_(std::make_shared<detail::server_state<Provider>>(std::move(ex), std::move(p), std::move(options))) {}
-    explicit basic_server(asio::io_context& ioc, Provider p = Provider(), server_options options = {})
-        : basic_server(ioc.get_executor(), std::move(p), std::move(options)) {}
+    explicit basic_server(executor_type ex, Provider p = Provider(), server_options options = {},
+                          stream_context context = {})
+        : st_(std::make_shared<detail::server_state<Provider, Stream>>(std::move(ex), std::move(p), std::move(options),
+                                                                        std::move(context))) {}
+    explicit basic_server(asio::io_context& ioc, Provider p = Provider(), server_options options = {},
+                          stream_context context = {})
+        : basic_server(ioc.get_executor(), std::move(p), std::move(options), std::move(context)) {}
 
     basic_server(const basic_server&) = delete;
     basic_server& operator=(const basic_server&) = delete;
@@ -400,7 +427,7 @@ public:
 
     server_stats stats() const {
         server_stats s;
-        const detail::server_state<Provider>& st = *st_;
+        const detail::server_state<Provider, Stream>& st = *st_;
         s.connections = st.connections.load(std::memory_order_relaxed);
         s.sessions = st.counters->sessions.load(std::memory_order_relaxed);
         s.queued_bytes = st.counters->queued_bytes.load(std::memory_order_relaxed);
@@ -434,7 +461,7 @@ public:
     }
 
 private:
-    using state_type = detail::server_state<Provider>;
+    using state_type = detail::server_state<Provider, Stream>;
 
     static topic_list default_topics() noexcept {
         static constexpr std::string_view t = default_topic;
@@ -454,8 +481,8 @@ private:
                 reject_busy(std::move(s));
             } else {
                 st->connections.fetch_add(1, std::memory_order_relaxed);
-                auto c = std::make_shared<detail::connection<Provider>>(st, std::move(s));
-                const std::uint64_t id = st->track([weak = std::weak_ptr<detail::connection<Provider>>(c)] {
+                auto c = std::make_shared<detail::connection<Provider, Stream>>(st, std::move(s));
+                const std::uint64_t id = st->track([weak = std::weak_ptr<detail::connection<Provider, Stream>>(c)] {
                     if (const auto cc = weak.lock()) cc->close();
                 });
                 c->start(id);

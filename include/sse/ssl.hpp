@@ -1,11 +1,13 @@
-// TLS for the client (opt-in: needs OpenSSL). https URLs work once a client
-// has a TLS context: sse::use_tls(cfg) with the system trust store, or with
-// options for a custom CA. SNI and host name verification are on.
+// TLS (opt-in: needs OpenSSL). Client: https URLs work once a client has a
+// TLS context — sse::use_tls(cfg) with the system trust store, or options for
+// a custom CA; SNI and host name verification are on. Server: sse::tls_server
+// serves HTTPS with a given certificate (make_tls_server_context).
 #ifndef SSE_SSL_HPP
 #define SSE_SSL_HPP
 
 #include <sse/client.hpp>
 #include <sse/error.hpp>
+#include <sse/server.hpp>
 
 #include <asio/ip/address.hpp>
 #include <asio/ssl.hpp>
@@ -68,6 +70,11 @@ public:
         (void)n;
         co_return ec;
     }
+    // TLS errors (an untrusted or mismatched certificate, no common protocol)
+    // don't go away by reconnecting; network errors during the handshake may.
+    bool permanent(const std::error_code& ec) const noexcept override {
+        return ec.category() == asio::error::get_ssl_category();
+    }
 
 private:
     asio::ssl::stream<asio::ip::tcp::socket> stream_;
@@ -88,6 +95,38 @@ private:
 };
 
 } // namespace detail
+
+/// A server TLS context with a PEM certificate chain and private key.
+/// Throws std::system_error if they can't be loaded.
+inline std::shared_ptr<asio::ssl::context> make_tls_server_context(const std::string& certificate_chain_file,
+                                                                   const std::string& private_key_file) {
+    auto ctx = std::make_shared<asio::ssl::context>(asio::ssl::context::tls_server);
+    ctx->set_options(asio::ssl::context::default_workarounds | asio::ssl::context::no_sslv2 |
+                     asio::ssl::context::no_sslv3 | asio::ssl::context::no_tlsv1 | asio::ssl::context::no_tlsv1_1 |
+                     asio::ssl::context::single_dh_use);
+    ctx->use_certificate_chain_file(certificate_chain_file);
+    ctx->use_private_key_file(private_key_file, asio::ssl::context::pem);
+    return ctx;
+}
+
+/// TLS streams for basic_server: the handshake happens before the request is read.
+template <>
+struct server_stream_traits<asio::ssl::stream<asio::ip::tcp::socket>> {
+    using context = std::shared_ptr<asio::ssl::context>;
+    static asio::ssl::stream<asio::ip::tcp::socket> make(asio::ip::tcp::socket s, const context& ctx) {
+        if (!ctx) detail::throw_error(error::invalid_argument, "sse::tls_server needs a TLS context");
+        return asio::ssl::stream<asio::ip::tcp::socket>(std::move(s), *ctx);
+    }
+    template <class Handler>
+    static void async_open(asio::ssl::stream<asio::ip::tcp::socket>& s, Handler&& h) {
+        s.async_handshake(asio::ssl::stream_base::server, std::forward<Handler>(h));
+    }
+};
+
+/// An HTTPS server: pass make_tls_server_context(...) as its last constructor argument.
+template <provider Provider = joe>
+using basic_tls_server = basic_server<Provider, asio::ssl::stream<asio::ip::tcp::socket>>;
+using tls_server = basic_tls_server<joe>;
 
 /// Lets `c` open https URLs with `ctx` (by default the system trust store
 /// with verification on).
