@@ -1,12 +1,13 @@
 #!/usr/bin/env bash
 # Builds everything (tests, examples, benchmarks) with AddressSanitizer + UndefinedBehaviorSanitizer
 # and -Werror in build/asan and runs the whole test suite; then the tests labelled "concurrency"
-# under ThreadSanitizer in build/tsan (when there are any); then tests/consumers/run.sh (when it
+# under ThreadSanitizer in build/tsan (when there are any); then the libFuzzer targets, built with
+# clang in build/fuzz, for SSE_FUZZ_SECONDS each (default 30); then tests/consumers/run.sh (when it
 # exists). Installs what is missing first (scripts/deps.sh). Exits non-zero on any failure.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-scripts/deps.sh
+scripts/deps.sh clang libclang-rt-14-dev
 
 jobs="$(nproc 2>/dev/null || echo 2)"
 generator_for() {  # a fresh build directory gets Ninja when it is there
@@ -47,6 +48,22 @@ else
     tsan_note="no concurrency tests for TSan yet"
 fi
 
+# ---------------------------------------------------------------- libFuzzer: label "fuzz"
+if ! command -v clang++ >/dev/null 2>&1; then
+    echo "test.sh: FAILED: clang++ is needed for the fuzzers (Debian: clang, libclang-rt-14-dev)" >&2
+    exit 1
+fi
+fuzz=build/fuzz
+fuzz_seconds="${SSE_FUZZ_SECONDS:-30}"
+# shellcheck disable=SC2046
+CC=clang CXX=clang++ cmake -S . -B "$fuzz" $(generator_for "$fuzz") \
+    -DCMAKE_BUILD_TYPE=Debug \
+    -DSSE_BUILD_TESTS=OFF -DSSE_BUILD_EXAMPLES=OFF -DSSE_BUILD_BENCH=OFF -DSSE_INSTALL=OFF \
+    -DSSE_BUILD_FUZZERS=ON -DSSE_FUZZ_SECONDS="$fuzz_seconds"
+cmake --build "$fuzz" -j"$jobs"
+ctest --test-dir "$fuzz" -L fuzz --output-on-failure -V
+fuzz_note="$(ctest --test-dir "$fuzz" -N -L fuzz | sed -n 's/^Total Tests: *//p') fuzzer(s) for ${fuzz_seconds}s each"
+
 # ---------------------------------------------------------------- packaging consumers
 consumers_note="no consumer checks yet"
 if [[ -f tests/consumers/run.sh ]]; then
@@ -54,4 +71,4 @@ if [[ -f tests/consumers/run.sh ]]; then
     consumers_note="consumer checks passed"
 fi
 
-echo "test.sh: PASSED: ${asan_tests:-0} test(s) under ASan+UBSan, $tsan_note, $consumers_note"
+echo "test.sh: PASSED: ${asan_tests:-0} test(s) under ASan+UBSan, $tsan_note, $fuzz_note, $consumers_note"

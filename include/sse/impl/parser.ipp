@@ -38,6 +38,7 @@ SSE_DECL void parser::feed_impl(std::string_view bytes, detail::event_callback_r
         return;
     }
     ec.clear();
+    if (bytes.empty()) return; // (and its data() may be null, which memchr must not see)
     const char* p = bytes.data();
     const char* const end = p + bytes.size();
 
@@ -171,7 +172,7 @@ SSE_DECL void parser::process_line(std::string_view line, bool stable, detail::e
         break;
     case detail::field_name::event: type_.assign(f.value); break;
     case detail::field_name::id:
-        if (std::memchr(f.value.data(), '\0', f.value.size()) == nullptr) {
+        if (f.value.find('\0') == std::string_view::npos) { // (an empty value may have no data pointer)
             id_buffer_.assign(f.value);
             id_pending_ = true;
         }
