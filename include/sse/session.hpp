@@ -281,13 +281,19 @@ private:
             std::lock_guard lock(mutex_);
             if (closed_) return;
             if (pending_head_ == pending_.size()) {
+                // Idle: give back what a burst grew, so an idle stream costs little memory.
+                if (pending_.capacity() > idle_capacity) std::vector<frame>().swap(pending_);
                 pending_.clear();
                 pending_head_ = 0;
                 write_scheduled_ = false;
                 if (closing_) finishing_ = true;
             } else {
-                writing_.assign(std::make_move_iterator(pending_.begin() + static_cast<std::ptrdiff_t>(pending_head_)),
-                                std::make_move_iterator(pending_.end()));
+                if (pending_head_ == 0) {
+                    writing_.swap(pending_); // the two queues trade buffers: no copy, no allocation
+                } else {
+                    writing_.assign(std::make_move_iterator(pending_.begin() + static_cast<std::ptrdiff_t>(pending_head_)),
+                                    std::make_move_iterator(pending_.end()));
+                }
                 pending_.clear();
                 pending_head_ = 0;
                 in_flight_bytes_ = pending_bytes_;
@@ -295,6 +301,9 @@ private:
             }
         }
         if (writing_.empty()) {
+            if (writing_.capacity() > idle_capacity) std::vector<frame>().swap(writing_);
+            if (buffers_.capacity() > idle_capacity) std::vector<asio::const_buffer>().swap(buffers_);
+            scratch_ = std::string();
             if (finishing_) finish_close();
             return;
         }
@@ -322,8 +331,6 @@ private:
         }
         add_queued(-static_cast<std::int64_t>(flushed));
         writing_.clear();
-        if (writing_.capacity() > 4 * detail::max_gather) writing_ = std::vector<frame>();
-        if (scratch_.capacity() > 64 * 1024) scratch_ = std::string();
         if (ec) return do_abort(ec);
         count(&session_counters::frames_written, frames);
         count(&session_counters::bytes_written, n);
@@ -431,6 +438,9 @@ private:
         } catch (...) {
         }
     }
+
+    // Queues keep at most this many slots while idle.
+    static constexpr std::size_t idle_capacity = 16;
 
     Stream stream_;
     session_options options_;
