@@ -54,6 +54,21 @@ inline field split_field(std::string_view line) noexcept {
     return {colon == 0, line.substr(0, colon), value};
 }
 
+/// Like split_field for a line that is not a comment, but looks for the colon
+/// only where a known field name could end: a name longer than five bytes
+/// is unknown anyway, so long lines cost no scan.
+inline field split_known_field(std::string_view line) noexcept {
+    const std::size_t n = line.size() < 6 ? line.size() : 6;
+    for (std::size_t i = 0; i < n; ++i)
+        if (line[i] == ':') {
+            std::string_view value = line.substr(i + 1);
+            if (!value.empty() && value.front() == ' ') value.remove_prefix(1);
+            return {false, line.substr(0, i), value};
+        }
+    if (line.size() <= 5) return {false, line, {}};
+    return {false, {}, {}}; // a name of six bytes or more: not a field we know
+}
+
 enum class field_name : unsigned char { unknown, data, event, id, retry };
 
 /// Field names are case-sensitive and never trimmed.

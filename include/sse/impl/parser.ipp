@@ -108,6 +108,11 @@ SSE_DECL void parser::feed_impl(std::string_view bytes, detail::event_callback_r
     }
 
     while (p < end) {
+        if (*p == '\n' || *p == '\r') { // a blank line (most events end with one): no search needed
+            dispatch(on_event);
+            p = after_eol(p);
+            continue;
+        }
         const char* eol = eols.find(p);
         if (eol == end) {
             if (fail_if_over(static_cast<std::size_t>(end - p))) {
@@ -150,7 +155,7 @@ SSE_DECL void parser::process_line(std::string_view line, bool stable, detail::e
         failure_ = error::event_too_large;
         return;
     }
-    const detail::field f = detail::split_field(line);
+    const detail::field f = detail::split_known_field(line);
     switch (detail::classify(f.name)) {
     case detail::field_name::data:
         if (!has_data_) {
