@@ -13,7 +13,9 @@
 #include <asio/write.hpp>
 
 #include <chrono>
+#include <algorithm>
 #include <future>
+#include <memory>
 #include <string>
 #include <string_view>
 #include <thread>
@@ -215,4 +217,111 @@ TEST_CASE("server basics: the client reads what the server publishes, and resume
     CHECK(retries == 1);
     CHECK(srv.server.provider().stats().replayed == 2);
     CHECK(conn.last_event_id() == "3");
+}
+
+TEST_CASE("server basics: a client that never reads is closed at its budget; the others get everything") {
+    sse::server_options o;
+    // The stuck client's kernel buffers absorb a few MiB first; 8 MB of messages overflow it.
+    o.session.max_queue_bytes = 1024 * 1024;
+    o.session.heartbeat = 0ms;
+    running<sse::server> srv{sse::joe(), o};
+    srv.start();
+    constexpr int readers = 10, messages = 8000;
+    std::vector<std::unique_ptr<raw_client>> clients;
+    for (int i = 0; i < readers + 1; ++i) {
+        clients.push_back(std::make_unique<raw_client>(srv.port()));
+        clients.back()->send("GET / HTTP/1.1\r\nHost: x\r\n\r\n");
+    }
+    raw_client& stuck = *clients.back();
+    stuck.s.set_option(asio::socket_base::receive_buffer_size(4096)); // fills fast
+    for (int i = 0; i < readers; ++i) REQUIRE(clients[static_cast<std::size_t>(i)]->read_until("\r\n\r\n"));
+    const auto deadline = std::chrono::steady_clock::now() + 10s;
+    while (srv.server.stats().sessions < readers + 1 && std::chrono::steady_clock::now() < deadline)
+        std::this_thread::yield();
+    REQUIRE(srv.server.stats().sessions == readers + 1);
+
+    const std::string pad(1000, 'p');
+    std::int64_t max_queued = 0;
+    for (int i = 0; i < messages; ++i) {
+        sse::message m;
+        m.append_data(std::to_string(i) + " " + pad);
+        srv.server.publish(m);
+        if (i % 100 == 0) { // the readers keep reading; the stuck one never does
+            for (int r = 0; r < readers; ++r)
+                clients[static_cast<std::size_t>(r)]->read_until(std::to_string(i) + " ", 5s);
+            max_queued = std::max(max_queued, srv.server.stats().queued_bytes);
+        }
+    }
+    for (int r = 0; r < readers; ++r) {
+        raw_client& c = *clients[static_cast<std::size_t>(r)];
+        REQUIRE(c.read_until(std::to_string(messages - 1) + " "));
+        // Every message, in order.
+        std::size_t at = 0;
+        for (int i = 0; i < messages; ++i) {
+            at = c.got.find("data: " + std::to_string(i) + " ", at);
+            REQUIRE(at != std::string::npos);
+        }
+    }
+    CHECK(srv.server.stats().overflows == 1);
+    CHECK(max_queued <= static_cast<std::int64_t>((readers + 1) * o.session.max_queue_bytes));
+    while (srv.server.stats().sessions > readers && std::chrono::steady_clock::now() < deadline) std::this_thread::yield();
+    CHECK(srv.server.stats().sessions == readers);
+    CHECK(srv.server.provider().stats().subscribers == static_cast<std::size_t>(readers));
+}
+
+TEST_CASE("server basics: slowloris heads are closed at the timeout while others are served") {
+    sse::server_options o;
+    o.head_timeout = 200ms;
+    running<sse::server> srv{sse::joe(), o};
+    srv.start();
+    std::vector<std::unique_ptr<raw_client>> slow;
+    for (int i = 0; i < 50; ++i) {
+        slow.push_back(std::make_unique<raw_client>(srv.port()));
+        slow.back()->send("GET / HTTP/1.1\r\nHost: x\r\nX-Slow: ");
+    }
+    raw_client ok(srv.port());
+    ok.send("GET / HTTP/1.1\r\nHost: x\r\n\r\n");
+    REQUIRE(ok.read_until("\r\n\r\n"));
+    const auto deadline = std::chrono::steady_clock::now() + 10s;
+    // (timed_out counts before the connection is released: wait for both)
+    while ((srv.server.stats().timed_out < 50 || srv.server.stats().connections > 1) &&
+           std::chrono::steady_clock::now() < deadline)
+        std::this_thread::yield();
+    CHECK(srv.server.stats().timed_out == 50);
+    CHECK(srv.server.stats().connections == 1); // only the stream is left
+}
+
+TEST_CASE("server basics: shutdown sends the final event, ends every stream, and completes even with a stuck client") {
+    sse::server_options o;
+    o.session.heartbeat = 0ms;
+    running<sse::server> srv{sse::joe(), o};
+    srv.start();
+    raw_client reader(srv.port()), stuck(srv.port());
+    reader.send("GET / HTTP/1.1\r\nHost: x\r\n\r\n");
+    stuck.s.set_option(asio::socket_base::receive_buffer_size(4096));
+    stuck.send("GET / HTTP/1.1\r\nHost: x\r\n\r\n");
+    REQUIRE(reader.read_until("\r\n\r\n"));
+    const auto deadline = std::chrono::steady_clock::now() + 10s;
+    while (srv.server.stats().sessions < 2 && std::chrono::steady_clock::now() < deadline) std::this_thread::yield();
+    sse::message big;
+    big.append_data(std::string(512 * 1024, 'b')); // more than the stuck client's socket takes
+    srv.server.publish(big);
+    REQUIRE(reader.read_until(std::string(1000, 'b')));
+
+    sse::shutdown_options how;
+    how.final_message.emplace();
+    how.final_message->type = sse::event_type("close");
+    how.final_message->append_data("bye");
+    how.deadline = 500ms;
+    std::promise<std::error_code> done;
+    srv.server.async_shutdown(how, [&](std::error_code ec) { done.set_value(ec); });
+    auto f = done.get_future();
+    REQUIRE(f.wait_for(10s) == std::future_status::ready);
+    const std::error_code ec = f.get();
+    CHECK((!ec || ec == sse::error::timeout)); // the stuck stream may have to be cut
+    REQUIRE(reader.read_until("event: close\ndata: bye\n\n"));
+    std::error_code pub;
+    srv.server.publish(big, pub);
+    CHECK(pub == sse::error::provider_closed);
+    CHECK(srv.server.stats().connections == 0);
 }
