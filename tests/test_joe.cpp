@@ -3,6 +3,7 @@
 // publish cost proportional to the matching subscribers, user-defined
 // replayers, sinks and providers, and exact counters.
 #include "sse_test.hpp"
+#include "support/vector_replayer.hpp"
 
 #include <sse/error.hpp>
 #include <sse/joe.hpp>
@@ -148,68 +149,8 @@ std::string show(const sse::provider_stats& s) {
 
 // ------------------------------------------------------------ a user-defined replayer
 
-// How often joe called a replayer (kept outside it: joe owns the replayer).
-struct replayer_calls {
-    std::size_t puts = 0;
-    std::size_t replays = 0;
-};
-
-// Keeps every message forever in a vector; ids are the publisher's.
-class vector_replayer {
-public:
-    explicit vector_replayer(std::shared_ptr<replayer_calls> calls = std::make_shared<replayer_calls>())
-        : calls_(std::move(calls)) {}
-
-    sse::frame put(const sse::message& m, sse::topic_list topics, std::error_code& ec) {
-        ++calls_->puts;
-        if (topics.empty()) {
-            ec = sse::error::no_topic;
-            return {};
-        }
-        if (!m.id.is_set()) {
-            ec = sse::error::no_id;
-            return {};
-        }
-        ec.clear();
-        entries_.push_back({m.id.str(), strings(topics.begin(), topics.end()), sse::frame(m)});
-        return entries_.back().bytes;
-    }
-
-    sse::replay_result replay(const sse::subscription& sub, std::error_code& ec) {
-        ++calls_->replays;
-        ec.clear();
-        sse::replay_result result;
-        std::size_t i = 0;
-        while (i < entries_.size() && entries_[i].id != sub.last_event_id.view()) ++i;
-        if (i == entries_.size()) {
-            result.gap = true;
-            return result;
-        }
-        for (++i; i < entries_.size(); ++i) {
-            bool wanted = false;
-            for (const std::string& t : entries_[i].topics)
-                for (const std::string& s : sub.topics) wanted = wanted || t == s;
-            if (!wanted) continue;
-            if (sub.client->send(entries_[i].bytes) != sse::delivery::accepted) {
-                ec = sse::error::queue_overflow;
-                return result;
-            }
-            ++result.replayed;
-        }
-        return result;
-    }
-
-private:
-    struct entry {
-        std::string id;
-        strings topics;
-        sse::frame bytes;
-    };
-    std::shared_ptr<replayer_calls> calls_;
-    std::vector<entry> entries_;
-};
-
-static_assert(sse::replayer<vector_replayer>);
+using sse_test::replayer_calls; // tests/support/vector_replayer.hpp
+using sse_test::vector_replayer;
 
 // --------------------------------------------------------------- a user-defined provider
 

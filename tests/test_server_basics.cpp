@@ -2,6 +2,7 @@
 // user-defined replayer plugged into the server, limits, and the client
 // reading what the server publishes.
 #include "sse_test.hpp"
+#include "support/vector_replayer.hpp"
 
 #include <sse/client.hpp>
 #include <sse/replayer.hpp>
@@ -25,41 +26,7 @@ namespace {
 
 using namespace std::chrono_literals;
 
-// A replayer written against the concept only: keeps everything, manual ids.
-class vector_replayer {
-public:
-    sse::frame put(const sse::message& m, sse::topic_list topics, std::error_code& ec) {
-        if (topics.empty()) {
-            ec = sse::error::no_topic;
-            return {};
-        }
-        if (!m.id.is_set()) {
-            ec = sse::error::no_id;
-            return {};
-        }
-        ec.clear();
-        stored_.push_back({m.id.str(), sse::frame(m)});
-        return stored_.back().second;
-    }
-    sse::replay_result replay(const sse::subscription& sub, std::error_code& ec) {
-        ec.clear();
-        sse::replay_result r;
-        bool after = false;
-        for (const auto& [id, f] : stored_) {
-            if (after) {
-                sub.client->send(f);
-                ++r.replayed;
-            }
-            after = after || id == sub.last_event_id.view();
-        }
-        r.gap = !after;
-        return r;
-    }
-
-private:
-    std::vector<std::pair<std::string, sse::frame>> stored_;
-};
-static_assert(sse::replayer<vector_replayer>);
+using sse_test::vector_replayer; // tests/support/vector_replayer.hpp
 
 // Runs a server's io_context on a thread for the test's lifetime.
 template <class Server>
