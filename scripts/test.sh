@@ -7,7 +7,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-scripts/deps.sh clang libclang-rt-14-dev
+scripts/deps.sh clang libclang-rt-14-dev curl
 
 jobs="$(nproc 2>/dev/null || echo 2)"
 generator_for() {  # a fresh build directory gets Ninja when it is there
