@@ -3,7 +3,7 @@
 //
 //   demo_server [--host 127.0.0.1] [--port 8080] [--threads 1]
 //               [--replay none|finite:N|valid:SECONDS] [--heartbeat SECONDS]
-//               [--lifetime SECONDS] [--tls-cert FILE --tls-key FILE]
+//               [--lifetime SECONDS] [--retry MS] [--tls-cert FILE --tls-key FILE]
 //
 //   GET  /                       the page
 //   GET  /events[?topic=T]...    an event stream (repeat topic for several; default topic if none)
@@ -86,13 +86,14 @@ struct config {
     std::string replay = "none";
     double heartbeat = 15;
     double lifetime = 0; // 0: until a signal
+    long long retry_ms = 0; // > 0: a retry: hint after each stream's head
     std::string tls_cert, tls_key; // both set: HTTPS
 };
 
 [[noreturn]] void usage(const char* why) {
     std::fprintf(stderr,
                  "demo_server: %s\nusage: demo_server [--host ADDR] [--port N] [--threads N] "
-                 "[--replay none|finite:N|valid:SECONDS] [--heartbeat SECONDS] [--lifetime SECONDS] "
+                 "[--replay none|finite:N|valid:SECONDS] [--heartbeat SECONDS] [--lifetime SECONDS] [--retry MS] "
                  "[--tls-cert FILE --tls-key FILE]\n",
                  why);
     std::exit(2);
@@ -120,6 +121,7 @@ config parse_args(int argc, char** argv) {
         else if (a == "--replay") c.replay = value();
         else if (a == "--heartbeat") c.heartbeat = number<double>(value(), "bad --heartbeat");
         else if (a == "--lifetime") c.lifetime = number<double>(value(), "bad --lifetime");
+        else if (a == "--retry") c.retry_ms = number<long long>(value(), "bad --retry");
         else if (a == "--tls-cert") c.tls_cert = value();
         else if (a == "--tls-key") c.tls_key = value();
         else if (a == "--help" || a == "-h") usage("help");
@@ -293,6 +295,7 @@ int main(int argc, char** argv) {
     asio::io_context ioc(static_cast<int>(cfg.threads));
     sse::server_options options;
     options.session.heartbeat = std::chrono::milliseconds(static_cast<long long>(cfg.heartbeat * 1000));
+    options.session.retry = std::chrono::milliseconds(cfg.retry_ms);
     options.log = [](sse::log_level level, std::string_view text) {
         if (level >= sse::log_level::warning) std::fprintf(stderr, "%.*s\n", (int)text.size(), text.data());
     };

@@ -7,7 +7,12 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-scripts/deps.sh clang libclang-rt-14-dev curl
+# clang for the fuzzers; curl, node and npm for the interop tests. Node and npm are asked for only
+# when absent: a machine with NodeSource's nodejs (which bundles npm) must not get Debian's npm.
+extra=(clang libclang-rt-14-dev curl)
+command -v node >/dev/null 2>&1 || extra+=(nodejs)
+command -v npm >/dev/null 2>&1 || extra+=(npm)
+scripts/deps.sh "${extra[@]}"
 
 jobs="$(nproc 2>/dev/null || echo 2)"
 generator_for() {  # a fresh build directory gets Ninja when it is there
