@@ -7,9 +7,9 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-# clang for the fuzzers; curl, node and npm for the interop tests. Node and npm are asked for only
-# when absent: a machine with NodeSource's nodejs (which bundles npm) must not get Debian's npm.
-extra=(clang libclang-rt-14-dev curl)
+# clang for the fuzzers; curl, node, npm and Chromium for the interop tests. Node and npm are asked
+# for only when absent: a machine with NodeSource's nodejs (which bundles npm) must not get Debian's npm.
+extra=(clang libclang-rt-14-dev curl chromium)
 command -v node >/dev/null 2>&1 || extra+=(nodejs)
 command -v npm >/dev/null 2>&1 || extra+=(npm)
 scripts/deps.sh "${extra[@]}"

@@ -5,70 +5,8 @@
 // path is in SSE_DEMO_SERVER.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
-import net from 'node:net';
 import { EventSource } from 'eventsource';
-
-const serverPath = process.env.SSE_DEMO_SERVER;
-
-// Bounded wait for a condition.
-async function until(what, condition, ms = 10000) {
-  const deadline = Date.now() + ms;
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 10));
-  }
-}
-
-async function startServer(args) {
-  const child = spawn(serverPath, ['--host', '127.0.0.1', '--port', '0', '--lifetime', '60', ...args], {
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
-  let out = '';
-  child.stdout.on('data', (d) => { out += d; });
-  await until('the server to listen', () => /listening on http:\/\/127\.0\.0\.1:(\d+)\//.test(out));
-  const port = Number(out.match(/listening on http:\/\/127\.0\.0\.1:(\d+)\//)[1]);
-  return { child, port };
-}
-
-// A proxy that forwards connections to `port`, records each request head, can
-// cut every connection, and can hold new ones until resumed.
-function startProxy(port) {
-  const sockets = new Set();
-  const heads = [];
-  let held = [];
-  let paused = false;
-  const forward = (client) => {
-    const upstream = net.connect(port, '127.0.0.1');
-    sockets.add(client);
-    sockets.add(upstream);
-    let head = '';
-    client.on('data', (d) => { if (!head.includes('\r\n\r\n')) { head += d; if (head.includes('\r\n\r\n')) heads.push(head); } });
-    client.pipe(upstream).pipe(client);
-    const drop = () => { client.destroy(); upstream.destroy(); sockets.delete(client); sockets.delete(upstream); };
-    client.on('error', drop);
-    upstream.on('error', drop);
-    client.on('close', drop);
-    upstream.on('close', drop);
-  };
-  const server = net.createServer((client) => {
-    if (paused) held.push(client);
-    else forward(client);
-  });
-  return new Promise((resolve) => server.listen(0, '127.0.0.1', () => resolve({
-    port: server.address().port,
-    heads,
-    cut() { paused = true; for (const s of sockets) s.destroy(); sockets.clear(); },
-    resume() { paused = false; const h = held; held = []; h.forEach(forward); },
-    close() { for (const s of sockets) s.destroy(); held.forEach((s) => s.destroy()); server.close(); },
-  })));
-}
-
-async function publish(port, n, topic) {
-  const res = await fetch(`http://127.0.0.1:${port}/publish?n=${n}&size=64${topic ? `&topic=${topic}` : ''}`, { method: 'POST' });
-  assert.equal(res.status, 200);
-  assert.deepEqual(await res.json(), { published: n });
-}
+import { publish, startProxy, startServer, until } from './helpers.mjs';
 
 test('eventsource receives events, reconnects with Last-Event-ID and gets exactly what it missed', async () => {
   const { child, port } = await startServer(['--replay', 'finite:1000', '--retry', '100']);

@@ -3,7 +3,5 @@
 # packages installed first from package-lock.json (the npm registry is reachable in CI).
 set -euo pipefail
 cd "$(dirname "$0")"
-if [[ ! -d node_modules/eventsource ]]; then
-    npm ci --no-audit --no-fund --loglevel=error
-fi
+npm ci --no-audit --no-fund --loglevel=error # exactly the locked versions, every run
 SSE_DEMO_SERVER="$1" node --test ./*.test.mjs
