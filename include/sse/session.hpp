@@ -69,6 +69,10 @@ struct session_options {
     std::vector<header> headers{};
     /// How long a graceful close may wait for the queue to drain.
     std::chrono::milliseconds close_timeout{5000};
+    /// If not zero, the socket's kernel send buffer (SO_SNDBUF). The kernel's
+    /// buffer is memory per connection too, and a smaller one lets the queue
+    /// budget notice a stalled client sooner. Zero: the system's default.
+    std::size_t send_buffer_bytes = 0;
     logger log{};
     std::shared_ptr<session_counters> counters{};
 };
@@ -129,6 +133,11 @@ public:
     explicit session(Stream stream, session_options options = {})
         : stream_(std::move(stream)), options_(std::move(options)), timer_(stream_.get_executor()) {
         if (options_.counters) options_.counters->sessions.fetch_add(1, std::memory_order_relaxed);
+        if (options_.send_buffer_bytes > 0) {
+            std::error_code ignored; // a best effort: the kernel may round or cap it
+            stream_.lowest_layer().set_option(
+                asio::socket_base::send_buffer_size(static_cast<int>(options_.send_buffer_bytes)), ignored);
+        }
     }
 
     ~session() override {
