@@ -1,4 +1,7 @@
-// The whole sse library, except the opt-in TLS and Redis parts.
+// The protocol and in-process pub/sub in one include: parser, read, message,
+// fields, events, Joe, replayers and sinks. The networking parts have their own
+// headers (session.hpp, server.hpp, client.hpp, ssl.hpp), so that code which
+// only parses or publishes does not compile Asio's sockets and coroutines.
 #ifndef SSE_SSE_HPP
 #define SSE_SSE_HPP
 
