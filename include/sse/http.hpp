@@ -154,8 +154,10 @@ inline const char* reason_phrase(unsigned status) noexcept {
     }
 }
 
-/// Serializes a plain response with Content-Length.
+/// Serializes a plain response with Content-Length. 1xx, 204 and 304
+/// responses have neither a body nor a Content-Length (RFC 9110 8.6, RFC 9112 6.3).
 inline std::string serialize(const response& r, bool keep_alive) {
+    const bool bodiless = (r.status >= 100 && r.status < 200) || r.status == 204 || r.status == 304;
     std::string out = "HTTP/1.1 " + std::to_string(r.status) + " " + reason_phrase(r.status) + "\r\n";
     for (const header& h : r.headers) {
         out += h.name;
@@ -163,9 +165,9 @@ inline std::string serialize(const response& r, bool keep_alive) {
         out += h.value;
         out += "\r\n";
     }
-    out += "Content-Length: " + std::to_string(r.body.size()) + "\r\n";
+    if (!bodiless) out += "Content-Length: " + std::to_string(r.body.size()) + "\r\n";
     out += keep_alive ? "Connection: keep-alive\r\n\r\n" : "Connection: close\r\n\r\n";
-    out += r.body;
+    if (!bodiless) out += r.body;
     return out;
 }
 } // namespace detail

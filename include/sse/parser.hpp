@@ -35,8 +35,8 @@ struct event_callback_ref {
     void (*call)(void*, const event_view&);
 
     template <class F>
-    static event_callback_ref to(F& f) noexcept {
-        return {static_cast<void*>(std::addressof(f)),
+    static event_callback_ref to(F& f) noexcept { // F may be const: the cast back restores it
+        return {const_cast<void*>(static_cast<const void*>(std::addressof(f))),
                 [](void* o, const event_view& ev) { (*static_cast<F*>(o))(ev); }};
     }
     void operator()(const event_view& ev) const { call(object, ev); }

@@ -22,6 +22,7 @@
 #include <asio/strand.hpp>
 #include <asio/write.hpp>
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <cstddef>
@@ -76,6 +77,8 @@ struct server_stats {
     std::uint64_t frames_written = 0;
     std::uint64_t bytes_written = 0;
     std::uint64_t overflows = 0;        ///< sessions closed by the overflow policy
+    std::uint64_t dropped_frames = 0;   ///< frames dropped by overflow_policy::drop_oldest
+    std::uint64_t heartbeats = 0;       ///< heartbeat comments sent
     std::uint64_t rejected_head_too_large = 0;
     std::uint64_t rejected_bad_request = 0;
     std::uint64_t rejected_too_many = 0;
@@ -109,7 +112,7 @@ struct server_stream_traits<asio::ip::tcp::socket> {
 namespace detail {
 
 template <class Provider, class Stream>
-struct server_state : std::enable_shared_from_this<server_state<Provider, Stream>> {
+struct server_state {
     using session_type = session<Stream>;
     using stream_context = typename server_stream_traits<Stream>::context;
 
@@ -264,7 +267,7 @@ private:
             }
         }
         if (auto* accept = std::get_if<stream_accept>(&d)) return stream(req, std::move(*accept));
-        respond(std::move(std::get<response>(d)), parser_->keep_alive() && !st_->stopping.load());
+        respond(std::move(std::get<response>(d)), parser_->keep_alive() && !st_->stopping.load(), req.method == "HEAD");
     }
 
     void stream(const request& req, stream_accept accept) {
@@ -305,8 +308,9 @@ private:
         buf_ = {};
     }
 
-    void respond(response r, bool keep_alive) {
+    void respond(response r, bool keep_alive, bool head_only = false) {
         out_ = detail::serialize(r, keep_alive);
+        if (head_only) out_.resize(out_.size() - std::min(r.body.size(), out_.size())); // HEAD: no body
         asio::async_write(socket_, asio::buffer(out_),
                           [self = this->shared_from_this(), keep_alive](std::error_code ec, std::size_t) {
                               self->out_ = std::string();
@@ -435,6 +439,8 @@ public:
         s.frames_written = st.counters->frames_written.load(std::memory_order_relaxed);
         s.bytes_written = st.counters->bytes_written.load(std::memory_order_relaxed);
         s.overflows = st.counters->overflows.load(std::memory_order_relaxed);
+        s.dropped_frames = st.counters->dropped_frames.load(std::memory_order_relaxed);
+        s.heartbeats = st.counters->heartbeats.load(std::memory_order_relaxed);
         s.rejected_head_too_large = st.head_too_large.load(std::memory_order_relaxed);
         s.rejected_bad_request = st.bad_request.load(std::memory_order_relaxed);
         s.rejected_too_many = st.too_many.load(std::memory_order_relaxed);
@@ -522,9 +528,10 @@ private:
             st->acceptor.close(e);
         });
 
-        // Completion: when the last connection ends, or at the deadline.
+        // Completion: when the last connection ends, or at the deadline. The
+        // timer is used on its strand only.
         struct waiter {
-            waiter(const asio::any_io_executor& ex, std::chrono::milliseconds d) : timer(ex, d) {}
+            waiter(const asio::any_io_executor& ex, std::chrono::milliseconds d) : timer(asio::make_strand(ex), d) {}
             asio::steady_timer timer;
             std::atomic<bool> idle{false};
         };
@@ -547,8 +554,7 @@ private:
         }
         for (auto& close : take_closers()) close();
         st->provider.shutdown();
-        if (w->idle) w->timer.cancel();
-        w->timer.async_wait([w, st, handler = std::move(handler)](std::error_code) mutable {
+        auto done = [w, st, handler = std::move(handler)](std::error_code) mutable {
             std::error_code result;
             if (!w->idle) {
                 result = error::timeout; // cut what is left
@@ -562,6 +568,12 @@ private:
             }
             auto ex = asio::get_associated_executor(handler, w->timer.get_executor());
             asio::dispatch(ex, [handler = std::move(handler), result]() mutable { handler(result); });
+        };
+        // On the timer's strand, after on_idle's cancel if that came first: a
+        // cancel before the wait would not end it.
+        asio::post(w->timer.get_executor(), [w, done = std::move(done)]() mutable {
+            if (w->idle) return done(std::error_code());
+            w->timer.async_wait(std::move(done));
         });
     }
 

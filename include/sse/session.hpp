@@ -357,7 +357,8 @@ private:
     }
 
     void arm_heartbeat() {
-        if (options_.heartbeat.count() <= 0) return;
+        // Not once closing: the timer then measures the close timeout.
+        if (options_.heartbeat.count() <= 0 || !accepting()) return;
         timer_.expires_after(options_.heartbeat);
         timer_.async_wait([weak = this->weak_from_this()](std::error_code ec) {
             const auto self = weak.lock();

@@ -5,17 +5,19 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
 import { chromium } from 'playwright-core';
-import { publish, startProxy, startServer, until } from './helpers.mjs';
+import { headerOf, publish, publishedAll, sleep, startProxy, startServer, stats, stopServer, testTimeout, until } from './helpers.mjs';
 
 const chromiumPath = process.env.SSE_CHROMIUM || '/usr/bin/chromium';
 
-test('Chromium EventSource: live events, then a cut, Last-Event-ID and exactly the missed events', async () => {
-  assert.ok(existsSync(chromiumPath), `no Chromium at ${chromiumPath} (scripts/test.sh installs Debian's chromium)`);
+test('Chromium EventSource: live events, then a cut, Last-Event-ID and exactly the missed events', { timeout: testTimeout }, async () => {
+  assert.ok(existsSync(chromiumPath),
+    `no Chromium at ${chromiumPath}: install Debian's chromium (scripts/test.sh does: scripts/deps.sh chromium)`);
   const { child, port } = await startServer(['--replay', 'finite:1000', '--retry', '100']);
-  const proxy = await startProxy(port);
+  let proxy;
   let browser;
   try {
-    // playwright-core gives every launch a fresh profile of its own.
+    proxy = await startProxy(port);
+    // playwright-core gives every launch a fresh, empty profile (--user-data-dir) of its own.
     browser = await chromium.launch({
       executablePath: chromiumPath,
       headless: true,
@@ -24,29 +26,45 @@ test('Chromium EventSource: live events, then a cut, Last-Event-ID and exactly t
       timeout: 30000,
     });
     const page = await browser.newPage();
-    await page.goto(`http://127.0.0.1:${proxy.port}/`, { timeout: 15000 });
     const received = () => page.evaluate(() => window.received.slice());
+    await page.goto(`http://127.0.0.1:${proxy.port}/`, { timeout: 15000 });
     await page.waitForFunction(() => document.getElementById('state').textContent === 'open', null, { timeout: 10000 });
 
     await publish(port, 5);
     await page.waitForFunction(() => window.received.length === 5, null, { timeout: 10000 });
+    assert.deepEqual((await received()).map((e) => e.id), ['0', '1', '2', '3', '4']);
 
     proxy.cut(); // the stream drops; the browser's reconnection is held
     await until('the browser to reconnect', () => proxy.held() > 0);
-    await publish(port, 3); // missed while away
+    await page.waitForFunction(() => document.getElementById('state').textContent === 'reconnecting', null, { timeout: 10000 });
+    await publish(port, 3);
+    await publishedAll(port, 8); // all 3 missed while away
     proxy.resume();
-    await page.waitForFunction(() => window.received.length === 8, null, { timeout: 10000 });
+    await page.waitForFunction(() => window.received.length >= 8, null, { timeout: 10000 });
+    await page.waitForFunction(() => document.getElementById('state').textContent === 'open', null, { timeout: 10000 });
 
+    // No duplicates arrive later.
+    await sleep(300);
     const got = await received();
     assert.deepEqual(got.map((e) => e.id), ['0', '1', '2', '3', '4', '5', '6', '7']);
     for (const e of got) assert.match(e.data, /^t=\d+x+$/);
-    assert.match(proxy.heads[proxy.heads.length - 1], /\r\nlast-event-id: 4\r\n/i);
-    // No duplicates arrive later.
-    await new Promise((r) => setTimeout(r, 300));
-    assert.equal((await received()).length, 8);
+    for (const e of got) assert.equal(e.data.length, 64);
+
+    // One request before the cut, without Last-Event-ID; one after, resuming from the last id seen.
+    const heads = proxy.streamHeads();
+    assert.equal(heads.length, 2, heads.join('\n'));
+    assert.equal(headerOf(heads[0], 'Last-Event-ID'), undefined);
+    assert.equal(headerOf(heads[1], 'Last-Event-ID'), '4');
+    const s = await stats(port);
+    assert.equal(s.replayed, 3);
+    assert.equal(s.gaps, 0);
+
+    await browser.close();
+    browser = undefined;
+    assert.equal(await stopServer(child), 0, 'the demo server did not shut down cleanly');
   } finally {
-    proxy.close();
-    child.kill();
-    if (browser) await browser.close();
+    if (browser) await browser.close().catch(() => {});
+    proxy?.close();
+    await stopServer(child);
   }
 });

@@ -63,7 +63,13 @@ public:
             const std::size_t allowed = max_head_ - head_bytes_;
             const result r = execute(data, allowed, consumed);
             if (r == result::need_more && !head_done_) return fail(sse::error::head_too_large, "head too large");
-            return r;
+            if (r != result::need_more || consumed == size) return r;
+            // The head ended within the limit and the message goes on: parse the rest too
+            // (need_more promises that everything was consumed).
+            std::size_t more = 0;
+            const result rest = execute(data + consumed, size - consumed, more);
+            consumed += more;
+            return rest;
         }
         return execute(data, size, consumed);
     }
@@ -96,8 +102,6 @@ public:
     const std::vector<header>& response_headers() const noexcept { return response_headers_; }
     bool head_done() const noexcept { return head_done_; }
     bool keep_alive() const noexcept { return llhttp_should_keep_alive(&parser_) != 0; }
-    /// True when the body ends only when the connection closes.
-    bool body_until_eof() const noexcept { return llhttp_message_needs_eof(&parser_) != 0; }
 
     std::error_code error() const noexcept { return error_; }
     /// The failure was a request body over max_body (HTTP 413).

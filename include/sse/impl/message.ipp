@@ -155,7 +155,8 @@ SSE_DECL message message::parse(std::string_view text) {
     if (ec) {
         std::string what = "sse::message::parse";
         if (ec == error::invalid_retry) {
-            // Name the offending value.
+            // Name the offending value (after the BOM parse skipped, if any).
+            if (text.substr(0, 3) == "\xEF\xBB\xBF") text.remove_prefix(3);
             detail::line_splitter lines(text);
             std::string_view line;
             while (lines.next(line) == detail::line_splitter::line) {
