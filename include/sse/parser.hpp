@@ -23,7 +23,8 @@ namespace sse {
 struct parser_options {
     /// The largest event accepted, in bytes: the sum of its field lines
     /// (name, colon, value, line break; comments and the final blank line are
-    /// not counted). A larger event fails with sse::error::event_too_large.
+    /// not counted, but a single comment line may not be longer than this
+    /// either). A larger event fails with sse::error::event_too_large.
     /// The default, 8 MiB, fits base64 images in LLM streams.
     std::size_t max_event_size = 8 * 1024 * 1024;
 };
@@ -112,7 +113,7 @@ private:
     SSE_DECL const char* consume_line(const char* p, const char* end, detail::event_callback_ref& on_event);
     SSE_DECL void process_line(std::string_view line, bool stable, detail::event_callback_ref& on_event);
     SSE_DECL void dispatch(detail::event_callback_ref& on_event);
-    SSE_DECL bool fail_if_over(std::size_t more);
+    SSE_DECL bool fail_if_over(const char* from, const char* to);
     [[noreturn]] SSE_DECL void throw_failure(std::error_code ec) const;
 
     parser_options options_;

@@ -89,7 +89,7 @@ SSE_DECL void parser::feed_impl(std::string_view bytes, detail::event_callback_r
 
     if (!line_.empty()) { // finish the line the previous feed left open
         const char* eol = eols.find(p);
-        if (fail_if_over(static_cast<std::size_t>(eol - p))) {
+        if (fail_if_over(p, eol)) {
             ec = failure_;
             return;
         }
@@ -115,7 +115,7 @@ SSE_DECL void parser::feed_impl(std::string_view bytes, detail::event_callback_r
         }
         const char* eol = eols.find(p);
         if (eol == end) {
-            if (fail_if_over(static_cast<std::size_t>(end - p))) {
+            if (fail_if_over(p, end)) {
                 ec = failure_;
                 return;
             }
@@ -131,8 +131,14 @@ SSE_DECL void parser::feed_impl(std::string_view bytes, detail::event_callback_r
     }
 }
 
-SSE_DECL bool parser::fail_if_over(std::size_t more) {
-    if (event_size_ + line_.size() + more <= options_.max_event_size) return false;
+// Whether the unterminated line (line_, then [from, to)) is already too big.
+// A comment does not count toward its event, but it is held whole until its
+// line ends, so it alone is limited (process_line checks the same bound, so
+// the outcome does not depend on where the input was cut).
+SSE_DECL bool parser::fail_if_over(const char* from, const char* to) {
+    const bool comment = (line_.empty() ? *from : line_.front()) == ':';
+    const std::size_t counted = comment ? 0 : event_size_;
+    if (counted + line_.size() + static_cast<std::size_t>(to - from) <= options_.max_event_size) return false;
     failure_ = error::event_too_large;
     return true;
 }
@@ -143,6 +149,10 @@ SSE_DECL void parser::process_line(std::string_view line, bool stable, detail::e
         return;
     }
     if (line.front() == ':') {
+        if (line.size() > options_.max_event_size) {
+            failure_ = error::event_too_large;
+            return;
+        }
         if (on_comment_) {
             std::string_view text = line.substr(1);
             if (!text.empty() && text.front() == ' ') text.remove_prefix(1);
