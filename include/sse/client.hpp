@@ -17,6 +17,7 @@
 #include <asio/async_result.hpp>
 #include <asio/awaitable.hpp>
 #include <asio/bind_cancellation_slot.hpp>
+#include <asio/cancellation_type.hpp>
 #include <asio/co_spawn.hpp>
 #include <asio/connect.hpp>
 #include <asio/dispatch.hpp>
@@ -434,6 +435,7 @@ inline asio::awaitable<attempt_result> run_attempt(std::shared_ptr<connection_st
         asio::ip::tcp::resolver resolver(s.ex);
         auto [rec, endpoints] = co_await resolver.async_resolve(u.host, u.port, nothrow_awaitable);
         if (rec) co_return fail_io(rec);
+        if (s.cancelled) co_return fail_io(asio::error::operation_aborted); // closing the socket doesn't stop a resolve
         auto [cec, ep] = co_await asio::async_connect(stream.socket(), endpoints, nothrow_awaitable);
         (void)ep;
         if (cec) co_return fail_io(cec);
@@ -490,7 +492,9 @@ inline asio::awaitable<attempt_result> run_attempt(std::shared_ptr<connection_st
         if (auto vec = s.cfg.validator ? s.cfg.validator(head) : default_validator(head))
             co_return attempt_result{attempt_result::failed, vec};
 
-        // The stream: body bytes (de-chunked by llhttp) go to the event parser.
+        // The stream: body bytes (de-chunked by llhttp) go to the event parser, which starts
+        // clean (an attempt that failed mid-line leaves nothing behind).
+        s.events.finish();
         attempt_result result;
         std::error_code parse_error;
         hp->on_body_data = [&](std::string_view bytes) {
@@ -515,10 +519,11 @@ inline asio::awaitable<attempt_result> run_attempt(std::shared_ptr<connection_st
             return std::nullopt;
         };
         std::size_t offset = used;
+        bool first = true; // feed once even without bytes: an empty body is complete at once
         s.last_read = std::chrono::steady_clock::now();
         s.arm_watchdog(s.cfg.idle_timeout, true);
         while (true) {
-            while (offset < have) {
+            while (offset < have || std::exchange(first, false)) {
                 r = hp->feed(buf.data() + offset, have - offset, used);
                 offset += used;
                 if (auto stop = after_feed()) {
@@ -596,20 +601,31 @@ public:
 
     /// Runs until the stream ends for good. Completes with: no error (a
     /// clean end with retries off, or 204 No Content); operation_aborted
-    /// (cancel() or per-operation cancellation); retries_exhausted (see
+    /// (cancel(), also right after async_run or from a callback, or
+    /// per-operation cancellation of type terminal or partial); retries_exhausted (see
     /// last_error() for the cause); or a permanent failure (the validator's
     /// error, event_too_large, too_many_redirects, invalid_url).
     template <class Token>
     auto async_run(Token&& token) {
         return asio::async_initiate<Token, void(std::error_code)>(
             [st = state_](auto handler) {
+                st->cancelled = false; // a new run: a cancel() from now on ends it
+                // Per-operation cancellation (terminal or partial) ends the run as cancel() does,
+                // whenever it comes, also between two waits of the coroutine.
                 auto slot = asio::get_associated_cancellation_slot(handler);
+                if (slot.is_connected())
+                    slot.assign([st](asio::cancellation_type t) {
+                        if ((t & (asio::cancellation_type::terminal | asio::cancellation_type::partial)) !=
+                            asio::cancellation_type::none)
+                            request_cancel(st);
+                    });
                 auto ex = asio::get_associated_executor(handler, st->ex);
                 asio::co_spawn(st->ex, run_loop(st),
-                               asio::bind_cancellation_slot(slot, [handler = std::move(handler), ex](std::exception_ptr e, std::error_code ec) mutable {
+                               [handler = std::move(handler), ex, slot](std::exception_ptr e, std::error_code ec) mutable {
+                                   if (slot.is_connected()) slot.clear();
                                    if (e) std::rethrow_exception(e); // a callback threw: out of io_context::run()
                                    asio::dispatch(ex, [handler = std::move(handler), ec]() mutable { handler(ec); });
-                               }));
+                               });
             },
             token);
     }
@@ -639,14 +655,7 @@ public:
     }
 
     /// Stops the connection (any thread): the run completes with operation_aborted.
-    void cancel() {
-        state_->cancelled = true;
-        asio::post(state_->ex, [st = state_] {
-            st->retry_timer.cancel();
-            st->disarm_watchdog();
-            st->close_current();
-        });
-    }
+    void cancel() { request_cancel(state_); }
 
     /// The stream's last event id so far.
     std::string last_event_id() const {
@@ -673,6 +682,15 @@ private:
         return st;
     }
 
+    static void request_cancel(const std::shared_ptr<detail::connection_state>& st) {
+        st->cancelled = true;
+        asio::post(st->ex, [st] {
+            st->retry_timer.cancel();
+            st->disarm_watchdog();
+            st->close_current();
+        });
+    }
+
     event_subscription add(std::string type, bool all, std::function<void(const event_view&)> cb) {
         auto e = std::make_shared<detail::callback_entry>();
         e->type = std::move(type);
@@ -688,18 +706,16 @@ private:
     }
 
     static asio::awaitable<std::error_code> run_loop(std::shared_ptr<detail::connection_state> st) {
-        co_await asio::this_coro::throw_if_cancelled(false);
-        auto cs = co_await asio::this_coro::cancellation_state;
-        auto cancelled = [&] { return st->cancelled.load() || cs.cancelled() != asio::cancellation_type::none; };
+        auto cancelled = [&] { return st->cancelled.load(); };
         detail::backoff_state bo(st->cfg.backoff);
         std::optional<std::chrono::milliseconds> server_retry;
-        st->cancelled = false;
         while (true) {
             if (cancelled()) co_return asio::error::operation_aborted;
             detail::attempt_result r = co_await detail::run_attempt(st);
             {
                 std::lock_guard lock(st->mutex);
-                if (r.ec && r.ec != error::stream_ended) st->last_error = r.ec;
+                // (an attempt ended by a cancellation did not fail: the cause before it stays)
+                if (r.ec && r.ec != error::stream_ended && !cancelled()) st->last_error = r.ec;
             }
             st->current.reset();
             if (cancelled()) co_return asio::error::operation_aborted;
@@ -718,6 +734,7 @@ private:
             }
             if (r.retry_after) delay = std::max(*delay, *r.retry_after);
             if (st->cfg.on_retry) st->cfg.on_retry(r.ec, *delay);
+            if (cancelled()) co_return asio::error::operation_aborted; // e.g. by on_retry
             st->retry_timer.expires_after(*delay);
             co_await st->retry_timer.async_wait(detail::nothrow_awaitable);
         }

@@ -112,7 +112,9 @@ private:
     static http_parser& self(llhttp_t* p) noexcept { return *static_cast<http_parser*>(p->data); }
 
     result execute(const char* data, std::size_t size, std::size_t& consumed) {
-        if (size == 0) return result::need_more;
+        // Without bytes llhttp still completes a message whose empty body follows the head
+        // (Content-Length: 0), which it otherwise finishes only on the next byte.
+        if (size == 0 && !head_done_) return result::need_more;
         const llhttp_errno_t e = llhttp_execute(&parser_, data, size);
         if (e == HPE_OK) {
             consumed = size;
