@@ -202,6 +202,11 @@ public:
                 post_abort(error::queue_overflow);
                 return delivery::overflowed;
             }
+            if (in_flight_bytes_ + f.size() > options_.max_queue_bytes) {
+                // No room even with an empty queue: the new frame goes alone.
+                count(&session_counters::dropped_frames, 1);
+                return delivery::accepted;
+            }
             std::uint64_t dropped = 0;
             while (pending_head_ < pending_.size() &&
                    pending_bytes_ + in_flight_bytes_ + f.size() > options_.max_queue_bytes) {
@@ -211,12 +216,13 @@ public:
                 old = frame();
                 ++dropped;
             }
-            if (pending_bytes_ + in_flight_bytes_ + f.size() > options_.max_queue_bytes) {
-                ++dropped; // too big even alone: the new frame goes
-                count(&session_counters::dropped_frames, dropped);
-                return delivery::accepted;
-            }
             count(&session_counters::dropped_frames, dropped);
+            // Give the dropped slots back now and then: while a write is stalled,
+            // write_pending (which empties the queue) does not run.
+            if (pending_head_ >= 64 && 2 * pending_head_ >= pending_.size()) {
+                pending_.erase(pending_.begin(), pending_.begin() + static_cast<std::ptrdiff_t>(pending_head_));
+                pending_head_ = 0;
+            }
         }
         try {
             pending_.push_back(f);
@@ -332,6 +338,8 @@ private:
 
     void on_written(std::error_code ec, std::size_t n) {
         const std::size_t frames = writing_.size();
+        // A heartbeat alone is not traffic: the next one is due a whole interval after it.
+        const bool only_heartbeat = frames == 1 && writing_.front().same_bytes(detail::heartbeat_frame());
         std::size_t flushed = 0;
         {
             std::lock_guard lock(mutex_);
@@ -343,7 +351,7 @@ private:
         if (ec) return do_abort(ec);
         count(&session_counters::frames_written, frames);
         count(&session_counters::bytes_written, n);
-        wrote_since_tick_ = true;
+        if (!only_heartbeat) wrote_since_tick_ = true;
         write_pending();
     }
 
