@@ -1,38 +1,112 @@
-// Runs the npm eventsource-parser over corpus files for bench/parser, in the same
-// way our parser is measured: whole file in memory first (untimed), 64 KiB slices,
-// 1 warm-up + N timed passes, median. Prints one JSON line per file.
+// The npm eventsource-parser (pinned in bench/package.json) over corpus files, measured
+// the way bench/parser measures sse::parser: each file read whole into memory (untimed),
+// 1 warm-up + N timed passes, median. Prints one JSON line per file and mode.
 //
-//   node bench/eventsource-parser.mjs --reps 5 FILE...
+//   node bench/eventsource-parser.mjs [--reps N] [--bytes] FILE...
+//
+// Modes:
+//   string  the file decoded to a JS string once (untimed), fed as 65,536-char slices
+//   bytes   (with --bytes, in addition) 65,536-byte Buffer views decoded by one
+//           TextDecoder with {stream: true} and fed, decoding inside the timed region
+//           (what a client reading a socket does)
+// Each pass uses a new parser, counts events and sums data.length (UTF-16 code units);
+// every pass must agree, else the script exits 1. Modes alternate inside each round.
 import { readFileSync } from 'node:fs';
 import { createParser } from 'eventsource-parser';
 
+const CHUNK = 65536;
 const args = process.argv.slice(2);
 let reps = 5;
+let withBytes = false;
 const files = [];
 for (let i = 0; i < args.length; ++i) {
-  if (args[i] === '--reps') reps = Number(args[++i]);
-  else files.push(args[i]);
+  if (args[i] === '--reps' && i + 1 < args.length) reps = Number(args[++i]);
+  else if (args[i] === '--bytes') withBytes = true;
+  else if (args[i].startsWith('--')) {
+    console.error(`usage: node eventsource-parser.mjs [--reps N] [--bytes] FILE...`);
+    process.exit(2);
+  } else files.push(args[i]);
+}
+if (!(reps >= 1) || files.length === 0) {
+  console.error(`usage: node eventsource-parser.mjs [--reps N] [--bytes] FILE...`);
+  process.exit(2);
 }
 
-function pass(text) {
-  let events = 0;
-  let dataBytes = 0;
-  const parser = createParser({ onEvent: (ev) => { events += 1; dataBytes += ev.data.length; } });
+let version = 'unknown';
+try {
+  const pkg = new URL('./node_modules/eventsource-parser/package.json', import.meta.url);
+  version = JSON.parse(readFileSync(pkg, 'utf8')).version;
+} catch {
+  // resolved from elsewhere: leave it unknown
+}
+
+function counter() {
+  const c = { events: 0, dataChars: 0 };
+  c.parser = createParser({
+    onEvent: (ev) => {
+      c.events += 1;
+      c.dataChars += ev.data.length;
+    },
+  });
+  return c;
+}
+
+function passString(text) {
+  const c = counter();
   const t0 = process.hrtime.bigint();
-  for (let at = 0; at < text.length; at += 65536) parser.feed(text.slice(at, at + 65536));
+  for (let at = 0; at < text.length; at += CHUNK) c.parser.feed(text.slice(at, at + CHUNK));
   const ns = Number(process.hrtime.bigint() - t0);
-  return { ns, events, dataBytes };
+  return { ns, events: c.events, dataChars: c.dataChars };
 }
 
-for (const file of files) {
-  const bytes = readFileSync(file);
-  const text = bytes.toString('utf8'); // decoded once, untimed
-  pass(text); // warm-up
-  const runs = [];
-  let last;
-  for (let r = 0; r < reps; ++r) { last = pass(text); runs.push(last.ns); }
-  runs.sort((a, b) => a - b);
-  const median = runs[Math.floor(runs.length / 2)];
-  console.log(JSON.stringify({ file, bytes: bytes.length, events: last.events, ns: median,
-    mb_per_s: bytes.length / (median / 1e9) / 1e6, events_per_s: last.events / (median / 1e9) }));
+function passBytes(buf) {
+  const c = counter();
+  const t0 = process.hrtime.bigint();
+  const decoder = new TextDecoder('utf-8');
+  for (let at = 0; at < buf.length; at += CHUNK) {
+    c.parser.feed(decoder.decode(buf.subarray(at, at + CHUNK), { stream: true }));
+  }
+  const tail = decoder.decode();
+  if (tail.length > 0) c.parser.feed(tail);
+  const ns = Number(process.hrtime.bigint() - t0);
+  return { ns, events: c.events, dataChars: c.dataChars };
 }
+
+function median(v) {
+  const s = [...v].sort((a, b) => a - b);
+  const n = s.length;
+  return n % 2 ? s[(n - 1) / 2] : (s[n / 2 - 1] + s[n / 2]) / 2;
+}
+
+let failed = false;
+for (const file of files) {
+  const buf = readFileSync(file);
+  const text = buf.toString('utf8'); // decoded once, untimed
+  const modes = [{ name: 'string', run: () => passString(text) }];
+  if (withBytes) modes.push({ name: 'bytes', run: () => passBytes(buf) });
+  for (const m of modes) {
+    m.first = m.run(); // warm-up
+    m.ns = [];
+  }
+  for (let r = 0; r < reps; ++r) {
+    for (const m of modes) {
+      const p = m.run();
+      if (p.events !== m.first.events || p.dataChars !== m.first.dataChars) {
+        console.error(`${file} (${m.name}): pass ${r} counted ${p.events} events, ${p.dataChars} chars; ` +
+          `the warm-up ${m.first.events}, ${m.first.dataChars}`);
+        failed = true;
+      }
+      m.ns.push(p.ns);
+    }
+  }
+  for (const m of modes) {
+    const ns = median(m.ns);
+    console.log(JSON.stringify({
+      impl: 'eventsource-parser', version, node: process.version, mode: m.name, file, bytes: buf.length,
+      events: m.first.events, data_chars: m.first.dataChars, reps, median_ns: ns,
+      min_ns: Math.min(...m.ns), max_ns: Math.max(...m.ns),
+      mb_per_s: buf.length / ns * 1e3, events_per_s: m.first.events / ns * 1e9,
+    }));
+  }
+}
+process.exit(failed ? 1 : 0);
