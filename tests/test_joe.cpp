@@ -950,3 +950,54 @@ TEST_CASE("joe: publishing to a topic only touches that topic's subscribers", "[
     CHECK(sends.load() == 2 + 2 * many);
     CHECK(joe.stats().delivered == 2 + 2 * many);
 }
+
+TEST_CASE("joe: deliver sends bytes already serialized to the topics' subscribers once, without history") {
+    auto history = sse::finite_replayer(10, {.auto_ids = true});
+    sse::joe joe(std::move(history));
+    auto on_a = std::make_shared<joe_recorder>(), on_ab = std::make_shared<joe_recorder>(), on_c = std::make_shared<joe_recorder>();
+    auto h1 = joe.subscribe({on_a, {}, {"a"}});
+    auto h2 = joe.subscribe({on_ab, {}, {"a", "b"}});
+    auto h3 = joe.subscribe({on_c, {}, {"c"}});
+    const std::uint64_t serialized = sse::frame::serialization_count();
+    const sse::frame f = sse::frame::from_bytes("id: 7-0\ndata: relayed\n\n");
+    std::error_code ec;
+    joe.deliver(f, {"a", "b"}, ec);
+    REQUIRE_FALSE(ec);
+    joe.publish(text("published"), {"a"});
+    CHECK(on_a->bytes() == strings{"id: 7-0\ndata: relayed\n\n", "id: 0\ndata: published\n\n"});
+    CHECK(on_ab->bytes() == on_a->bytes()); // once, though on two of its topics
+    CHECK(on_a->frames[0].same_bytes(f));   // the very bytes, not a copy
+    CHECK(on_c->frames.empty());
+    CHECK(sse::frame::serialization_count() == serialized + 1); // only the publish serialized
+    // The history has only what was published.
+    auto late = std::make_shared<joe_recorder>();
+    auto h4 = joe.subscribe({late, sse::event_id("0"), {"a"}});
+    joe.deliver(f, {"a"}, ec);
+    CHECK(late->bytes() == strings{"id: 7-0\ndata: relayed\n\n"});
+    CHECK(joe.stats().published == 1);
+
+    joe.deliver(f, sse::topic_list(), ec);
+    CHECK(ec == sse::error::no_topic);
+    joe.shutdown();
+    joe.deliver(f, {"a"}, ec);
+    CHECK(ec == sse::error::provider_closed);
+}
+
+TEST_CASE("joe: close_subscribers ends every subscription with its reason; joe stays open") {
+    sse::joe joe;
+    auto one = std::make_shared<joe_recorder>(), two = std::make_shared<joe_recorder>();
+    auto h1 = joe.subscribe({one, {}, {"a"}});
+    auto h2 = joe.subscribe({two, {}, {"b", "a"}});
+    joe.close_subscribers(sse::error::provider_unavailable);
+    CHECK(one->closes == 1);
+    CHECK(two->closes == 1);
+    CHECK(one->close_reason == sse::error::provider_unavailable);
+    CHECK(joe.stats().subscribers == 0);
+    joe.publish(text("after"), {"a"});
+    CHECK(one->sends == 0);
+    h1.cancel(); // a handle of an ended subscription cancels nothing, harmlessly
+    auto three = std::make_shared<joe_recorder>();
+    auto h3 = joe.subscribe({three, {}, {"a"}});
+    joe.publish(text("new"), {"a"});
+    CHECK(three->bytes() == strings{"data: new\n\n"});
+}

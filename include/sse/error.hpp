@@ -41,6 +41,10 @@ enum class error {
     too_many_redirects,  ///< the redirect limit was reached
     retries_exhausted,   ///< reconnection gave up (max retries or max elapsed time)
     stream_ended,        ///< the server ended the stream cleanly
+
+    // Providers with a backend (redis_provider)
+    provider_unavailable,///< the provider's backend is unreachable now; try again later
+    backend_error,       ///< the provider's backend answered with an error
 };
 
 /// The category of sse::error; its name() is "sse".

@@ -203,23 +203,7 @@ public:
             if (ec) f = frame(m);
         }
         ++st.counters.published;
-        const std::uint64_t seq = ++st.publish_seq;
-        if (topics.size() == 1) {
-            if (const auto it = st.topics.find(topics[0]); it != st.topics.end())
-                for (detail::joe_state::subscriber* s : it->second) deliver(st, *s, f);
-        } else {
-            for (std::string_view t : topics) {
-                const auto it = st.topics.find(t);
-                if (it == st.topics.end()) continue;
-                for (detail::joe_state::subscriber* s : it->second) {
-                    if (s->seen == seq) continue;
-                    s->seen = seq;
-                    deliver(st, *s, f);
-                }
-            }
-        }
-        for (std::uint64_t id : st.dropped) st.remove(id);
-        st.dropped.clear();
+        fan_out(st, f, topics);
     }
 
     /// Publishes to the default topic.
@@ -257,6 +241,33 @@ public:
         std::error_code ec;
         publish(m, topics, ec);
         throw_if(ec, "sse::joe::publish");
+    }
+
+    /// Sends `f`, bytes already serialized (and holding their id, if any), to
+    /// every subscriber of any of `topics`, each once and in order with
+    /// everything else published, without recording it in the history. For
+    /// providers built on joe (redis_provider relays what any node published
+    /// this way). Errors: no_topic, provider_closed.
+    void deliver(const frame& f, topic_list topics, std::error_code& ec) {
+        ec.clear();
+        if (topics.empty()) {
+            ec = error::no_topic;
+            return;
+        }
+        if (!state_) {
+            ec = error::provider_closed;
+            return;
+        }
+        detail::joe_state& st = *state_;
+        std::lock_guard lock(st.mutex);
+        if (st.closed) {
+            ec = error::provider_closed;
+            return;
+        }
+        fan_out(st, f, topics);
+    }
+    void deliver(const frame& f, std::initializer_list<std::string_view> topics, std::error_code& ec) {
+        deliver(f, topic_list(topics.begin(), topics.size()), ec);
     }
 
     /// Adds a subscriber. With a last event id and a replayer, the history
@@ -340,6 +351,23 @@ public:
         for (const auto& s : sinks) s->close(error::provider_closed);
     }
 
+    /// Ends every current subscription, closing each live sink with
+    /// `reason`; joe stays open for new subscribers. For providers built on
+    /// joe that lose track of their source and want their clients to come
+    /// back and replay.
+    void close_subscribers(std::error_code reason) {
+        if (!state_) return;
+        std::vector<std::shared_ptr<sink>> sinks;
+        {
+            std::lock_guard lock(state_->mutex);
+            sinks.reserve(state_->subscribers.size());
+            for (auto& [id, s] : state_->subscribers) sinks.push_back(std::move(s->out));
+            state_->subscribers.clear();
+            state_->topics.clear();
+        }
+        for (const auto& s : sinks) s->close(reason);
+    }
+
     /// Like shutdown(ec); a second call does nothing.
     void shutdown() {
         std::error_code ignored;
@@ -368,7 +396,28 @@ private:
         if (ec) detail::throw_error(ec, what);
     }
 
-    static void deliver(detail::joe_state& st, detail::joe_state::subscriber& s, const frame& f) {
+    // Queues `f` to each subscriber of any of `topics` once; under st.mutex.
+    static void fan_out(detail::joe_state& st, const frame& f, topic_list topics) {
+        const std::uint64_t seq = ++st.publish_seq;
+        if (topics.size() == 1) {
+            if (const auto it = st.topics.find(topics[0]); it != st.topics.end())
+                for (detail::joe_state::subscriber* s : it->second) deliver_one(st, *s, f);
+        } else {
+            for (std::string_view t : topics) {
+                const auto it = st.topics.find(t);
+                if (it == st.topics.end()) continue;
+                for (detail::joe_state::subscriber* s : it->second) {
+                    if (s->seen == seq) continue;
+                    s->seen = seq;
+                    deliver_one(st, *s, f);
+                }
+            }
+        }
+        for (std::uint64_t id : st.dropped) st.remove(id);
+        st.dropped.clear();
+    }
+
+    static void deliver_one(detail::joe_state& st, detail::joe_state::subscriber& s, const frame& f) {
         switch (s.out->send(f)) {
         case delivery::accepted: ++st.counters.delivered; return;
         case delivery::overflowed: ++st.counters.overflows; break;

@@ -34,6 +34,8 @@ public:
         case error::too_many_redirects: return "too many redirects";
         case error::retries_exhausted: return "gave up reconnecting";
         case error::stream_ended: return "the server ended the stream";
+        case error::provider_unavailable: return "the provider's backend is unreachable: try again later";
+        case error::backend_error: return "the provider's backend answered with an error";
         }
         return "unknown sse error";
     }
