@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs what sse's build and tests need on Debian 12, skipping what is already there.
 #
-#   scripts/deps.sh                      the base set (compiler, CMake, Ninja, Asio, Catch2, llhttp, OpenSSL)
+#   scripts/deps.sh                      the base set (compiler, CMake, Ninja, Asio, Catch2, llhttp, OpenSSL, hiredis)
 #   scripts/deps.sh redis-server nodejs  the base set plus more packages
 #
 # Prints one line per package it installs. Without apt-get or root (and no sudo) it says so and
@@ -14,7 +14,7 @@ if [[ "${SSE_SKIP_DEPS:-0}" == 1 ]]; then
     exit 0
 fi
 
-packages=(build-essential cmake ninja-build pkg-config ccache libasio-dev catch2 node-llhttp libssl-dev "$@")
+packages=(build-essential cmake ninja-build pkg-config ccache libasio-dev catch2 node-llhttp libssl-dev libhiredis-dev "$@")
 
 fallback_note() {
     echo "deps.sh: $1; not installing: ${missing[*]}" >&2

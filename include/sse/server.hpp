@@ -172,6 +172,9 @@ struct server_state {
     }
 };
 
+// How soon a client is asked to come back when the provider is unavailable.
+inline constexpr int unavailable_retry_ms = 1000;
+
 // One accepted connection until it becomes a stream or closes: reads
 // requests under the head limits, and answers plain responses.
 template <class Provider, class Stream>
@@ -300,6 +303,15 @@ private:
                 st_->sessions.erase(id);
             }
             s->on_end(nullptr);
+            if (ec == error::provider_unavailable) {
+                // The history is out of reach for now (e.g. Redis is down): an event stream that
+                // ends at once, with a retry hint, brings any client back with its Last-Event-ID
+                // (an EventSource gives up for good on any status but 200).
+                response r(200, "retry: " + std::to_string(unavailable_retry_ms) + "\n\n", "text/event-stream");
+                r.headers.push_back({"Cache-Control", "no-cache"});
+                respond(std::move(r), false);
+                return;
+            }
             respond(response(ec == error::provider_closed ? 503 : 500, ec.message() + "\n"), false);
             return;
         }

@@ -37,6 +37,7 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <spawn.h>
+#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -70,11 +71,38 @@ public:
     child_process() = default;
 
     /// Starts `argv[0]` (a path) with the arguments; throws std::runtime_error if it can't.
-    explicit child_process(const std::vector<std::string>& argv) {
+    /// With `die_with_parent`, the kernel kills the child when the thread that started it ends
+    /// (a crashed test leaves no server behind, even one that ignores its stdin).
+    explicit child_process(const std::vector<std::string>& argv, bool die_with_parent = false) {
         int in[2] = {-1, -1}, out[2] = {-1, -1};
         if (::pipe2(in, O_CLOEXEC) != 0 || ::pipe2(out, O_CLOEXEC) != 0) {
             close_all({in[0], in[1], out[0], out[1]});
             throw std::runtime_error("pipe2 failed");
+        }
+        if (die_with_parent) {
+            std::vector<char*> args;
+            for (const std::string& a : argv) args.push_back(const_cast<char*>(a.c_str()));
+            args.push_back(nullptr);
+            const pid_t parent = ::getpid();
+            pid_ = ::fork();
+            if (pid_ == 0) { // only async-signal-safe calls until exec
+                ::prctl(PR_SET_PDEATHSIG, SIGKILL);
+                if (::getppid() != parent) ::_exit(127);
+                ::dup2(in[0], 0);
+                ::dup2(out[1], 1);
+                ::execv(args[0], args.data());
+                ::_exit(127);
+            }
+            ::close(in[0]);
+            ::close(out[1]);
+            if (pid_ < 0) {
+                pid_ = -1;
+                close_all({in[1], out[0]});
+                throw std::runtime_error("cannot start " + argv[0] + ": fork failed");
+            }
+            in_ = in[1];
+            out_ = out[0];
+            return;
         }
         posix_spawn_file_actions_t fa;
         posix_spawn_file_actions_init(&fa);
@@ -156,6 +184,19 @@ public:
                 int status = 0;
                 while (::waitpid(pid_, &status, 0) < 0 && errno == EINTR) {
                 }
+            }
+            pid_ = -1;
+        }
+        close_all({std::exchange(out_, -1)});
+    }
+
+    /// Kills the child at once (SIGKILL: no clean-up, as in a crash) and reaps it.
+    void kill_now() {
+        close_all({std::exchange(in_, -1)});
+        if (pid_ > 0) {
+            ::kill(pid_, SIGKILL);
+            int status = 0;
+            while (::waitpid(pid_, &status, 0) < 0 && errno == EINTR) {
             }
             pid_ = -1;
         }
