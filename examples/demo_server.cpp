@@ -4,6 +4,11 @@
 //   demo_server [--host 127.0.0.1] [--port 8080] [--threads 1]
 //               [--replay none|finite:N|valid:SECONDS] [--heartbeat SECONDS]
 //               [--lifetime SECONDS] [--retry MS] [--tls-cert FILE --tls-key FILE]
+//               [--provider joe|redis://HOST[:PORT][/DB][?prefix=NAME]]
+//
+//   --provider redis://...   runs on Redis (sse::redis_provider), so that several demo servers
+//                            share one stream; --replay finite:N then keeps about N messages per
+//                            topic in Redis, valid:SECONDS those younger than that (ids are Redis's).
 //
 //   GET  /                       the page
 //   GET  /events[?topic=T]...    an event stream (repeat topic for several; default topic if none)
@@ -12,6 +17,7 @@
 //        "t=<ns since the epoch, CLOCK_REALTIME, taken right before the publish>" padded with 'x'.
 //        Answers {"published":M}. n <= 10^8, 21 <= size <= 16 MiB, else 400.
 //   GET  /stats                  server and provider counters as JSON
+#include <sse/redis.hpp>
 #include <sse/replayer.hpp>
 #include <sse/server.hpp>
 #include <sse/ssl.hpp>
@@ -88,13 +94,14 @@ struct config {
     double lifetime = 0; // 0: until a signal
     long long retry_ms = 0; // > 0: a retry: hint after each stream's head
     std::string tls_cert, tls_key; // both set: HTTPS
+    std::string provider = "joe";  // or a redis:// URL
 };
 
 [[noreturn]] void usage(const char* why) {
     std::fprintf(stderr,
                  "demo_server: %s\nusage: demo_server [--host ADDR] [--port N] [--threads N] "
                  "[--replay none|finite:N|valid:SECONDS] [--heartbeat SECONDS] [--lifetime SECONDS] [--retry MS] "
-                 "[--tls-cert FILE --tls-key FILE]\n",
+                 "[--tls-cert FILE --tls-key FILE] [--provider joe|redis://HOST[:PORT][/DB][?prefix=NAME]]\n",
                  why);
     std::exit(2);
 }
@@ -124,11 +131,13 @@ config parse_args(int argc, char** argv) {
         else if (a == "--retry") c.retry_ms = number<long long>(value(), "bad --retry");
         else if (a == "--tls-cert") c.tls_cert = value();
         else if (a == "--tls-key") c.tls_key = value();
+        else if (a == "--provider") c.provider = value();
         else if (a == "--help" || a == "-h") usage("help");
         else usage("unknown flag");
     }
     if (c.threads == 0) usage("--threads must be at least 1");
     if (c.tls_cert.empty() != c.tls_key.empty()) usage("--tls-cert and --tls-key go together");
+    if (c.provider != "joe" && c.provider.rfind("redis://", 0) != 0) usage("--provider is joe or a redis:// URL");
     return c;
 }
 
@@ -144,6 +153,25 @@ sse::joe make_provider(const std::string& replay) {
             {.auto_ids = true}));
     }
     usage("bad --replay");
+}
+
+sse::redis_provider make_redis_provider(asio::io_context& ioc, const config& cfg) {
+    std::error_code ec;
+    sse::redis_options o = sse::parse_redis_url(cfg.provider, ec);
+    if (ec) usage("bad --provider URL");
+    if (cfg.replay.rfind("finite:", 0) == 0) {
+        o.max_len = number<std::size_t>(std::string_view(cfg.replay).substr(7), "bad --replay finite:N");
+    } else if (cfg.replay.rfind("valid:", 0) == 0) {
+        const double seconds = number<double>(std::string_view(cfg.replay).substr(6), "bad --replay valid:SECONDS");
+        o.max_age = std::chrono::milliseconds(static_cast<long long>(seconds * 1000));
+        o.max_len = 0;
+    } else if (cfg.replay != "none") {
+        usage("bad --replay");
+    }
+    o.log = [](sse::log_level level, std::string_view text) {
+        if (level >= sse::log_level::info) std::fprintf(stderr, "%.*s\n", (int)text.size(), text.data());
+    };
+    return sse::redis_provider(ioc.get_executor(), std::move(o));
 }
 
 std::uint64_t realtime_ns() {
@@ -185,24 +213,40 @@ struct publish_run : std::enable_shared_from_this<publish_run<Server>> {
     }
 };
 
+// The provider's counters as JSON members (joe's, or a redis_provider's).
+std::string provider_json(const sse::provider_stats& p) {
+    char buf[256];
+    std::snprintf(buf, sizeof buf, "\"subscribers\":%zu,\"published\":%llu,\"delivered\":%llu,\"replayed\":%llu,\"gaps\":%llu",
+                  p.subscribers, (unsigned long long)p.published, (unsigned long long)p.delivered,
+                  (unsigned long long)p.replayed, (unsigned long long)p.gaps);
+    return buf;
+}
+
+std::string provider_json(const sse::redis_stats& r) {
+    char buf[384];
+    std::snprintf(buf, sizeof buf,
+                  "\"subscribers\":%zu,\"published\":%llu,\"delivered\":%llu,\"replayed\":%llu,\"gaps\":%llu,"
+                  "\"relayed\":%llu,\"publish_failures\":%llu,\"redis_connected\":%s",
+                  r.local.subscribers + r.catching_up, (unsigned long long)r.published,
+                  (unsigned long long)r.local.delivered, (unsigned long long)r.replayed, (unsigned long long)r.gaps,
+                  (unsigned long long)r.relayed, (unsigned long long)r.publish_failures, r.connected ? "true" : "false");
+    return buf;
+}
+
 template <class Server>
 std::string stats_json(Server& srv) {
     const sse::server_stats s = srv.stats();
-    const sse::provider_stats p = srv.provider().stats();
-    char buf[768];
+    char buf[512];
     std::snprintf(buf, sizeof buf,
                   "{\"connections\":%lld,\"sessions\":%lld,\"queued_bytes\":%lld,\"accepted\":%llu,"
                   "\"frames_written\":%llu,\"bytes_written\":%llu,\"overflows\":%llu,\"rejected_head_too_large\":%llu,"
-                  "\"rejected_bad_request\":%llu,\"rejected_too_many\":%llu,\"timed_out\":%llu,\"subscribers\":%zu,"
-                  "\"published\":%llu,\"delivered\":%llu,\"replayed\":%llu,\"gaps\":%llu}\n",
+                  "\"rejected_bad_request\":%llu,\"rejected_too_many\":%llu,\"timed_out\":%llu,",
                   (long long)s.connections, (long long)s.sessions, (long long)s.queued_bytes,
                   (unsigned long long)s.accepted, (unsigned long long)s.frames_written,
                   (unsigned long long)s.bytes_written, (unsigned long long)s.overflows,
                   (unsigned long long)s.rejected_head_too_large, (unsigned long long)s.rejected_bad_request,
-                  (unsigned long long)s.rejected_too_many, (unsigned long long)s.timed_out, p.subscribers,
-                  (unsigned long long)p.published, (unsigned long long)p.delivered, (unsigned long long)p.replayed,
-                  (unsigned long long)p.gaps);
-    return buf;
+                  (unsigned long long)s.rejected_too_many, (unsigned long long)s.timed_out);
+    return buf + provider_json(srv.provider().stats()) + "}\n";
 }
 
 template <class Server>
@@ -245,9 +289,9 @@ int serve(Server& srv, asio::io_context& ioc, const config& cfg) {
                      ec.message().c_str());
         return 1;
     }
-    std::printf("demo_server: listening on %s://%s:%u/ (threads %u, replay %s)\n", cfg.tls_cert.empty() ? "http" : "https",
-                cfg.host.c_str(),
-                srv.local_endpoint().port(), cfg.threads, cfg.replay.c_str());
+    std::printf("demo_server: listening on %s://%s:%u/ (threads %u, replay %s, provider %s)\n",
+                cfg.tls_cert.empty() ? "http" : "https", cfg.host.c_str(), srv.local_endpoint().port(), cfg.threads,
+                cfg.replay.c_str(), cfg.provider == "joe" ? "joe" : "redis");
     std::fflush(stdout);
 
     // Ends gracefully on SIGINT/SIGTERM or when the lifetime is over.
@@ -307,7 +351,15 @@ int main(int argc, char** argv) {
             std::fprintf(stderr, "demo_server: cannot load the TLS certificate or key: %s\n", e.what());
             return 1;
         }
+        if (cfg.provider != "joe") {
+            sse::basic_tls_server<sse::redis_provider> srv(ioc, make_redis_provider(ioc, cfg), options, std::move(tls));
+            return serve(srv, ioc, cfg);
+        }
         sse::tls_server srv(ioc, make_provider(cfg.replay), options, std::move(tls));
+        return serve(srv, ioc, cfg);
+    }
+    if (cfg.provider != "joe") {
+        sse::basic_server<sse::redis_provider> srv(ioc, make_redis_provider(ioc, cfg), options);
         return serve(srv, ioc, cfg);
     }
     sse::server srv(ioc, make_provider(cfg.replay), options);
