@@ -231,6 +231,7 @@ struct callback_entry {
 /// Client configuration (go-sse's Client). Copy it freely; a connection
 /// keeps its own copy.
 struct client {
+    /// Reconnection delays: 500 ms, x1.5 per failure, jitter 0.5, unlimited retries.
     sse::backoff backoff{};
     /// From the start of an attempt (DNS, TCP, TLS) to the response head.
     std::chrono::milliseconds connect_timeout{10000};

@@ -126,8 +126,8 @@ struct replay_result {
 /// replayer; it need not be thread-safe.
 template <class R>
 concept replayer = requires(R& r, const message& m, topic_list topics, const subscription& sub, std::error_code& ec) {
-    { r.put(m, topics, ec) } -> std::same_as<frame>;
-    { r.replay(sub, ec) } -> std::same_as<replay_result>;
+    { r.put(m, topics, ec) } -> std::same_as<frame>;        // store; the frame has the id given, if any
+    { r.replay(sub, ec) } -> std::same_as<replay_result>;  // send what came after sub.last_event_id
 };
 
 /// A publish/subscribe engine a server can run on (go-sse's Provider).
@@ -139,10 +139,10 @@ concept replayer = requires(R& r, const message& m, topic_list topics, const sub
 /// sse::error::provider_closed and every live sink is closed.
 template <class P>
 concept provider = requires(P& p, const message& m, topic_list topics, subscription sub, std::error_code& ec) {
-    { p.publish(m, topics, ec) } -> std::same_as<void>;
-    { p.subscribe(std::move(sub), ec) } -> std::movable;
-    { p.subscribe(std::move(sub), ec).cancel() };
-    { p.shutdown() } -> std::same_as<void>;
+    { p.publish(m, topics, ec) } -> std::same_as<void>;  // to each subscriber of any of the topics, once
+    { p.subscribe(std::move(sub), ec) } -> std::movable; // a handle: destroying it unsubscribes,
+    { p.subscribe(std::move(sub), ec).cancel() };        // and so does cancel()
+    { p.shutdown() } -> std::same_as<void>;              // then everything fails with provider_closed
 };
 
 } // namespace sse
