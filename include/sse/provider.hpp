@@ -48,6 +48,7 @@ public:
         return f;
     }
 
+    /// The serialized bytes (empty for an empty frame); data() and size() are the same.
     std::string_view bytes() const noexcept { return bytes_ ? std::string_view(*bytes_) : std::string_view(); }
     const char* data() const noexcept { return bytes_ ? bytes_->data() : nullptr; }
     std::size_t size() const noexcept { return bytes_ ? bytes_->size() : 0; }
@@ -88,6 +89,7 @@ enum class delivery {
 /// call back into the provider.
 class sink {
 public:
+    /// Sinks are owned through std::shared_ptr<sink>.
     virtual ~sink() = default;
 
     /// Queues `f` for the subscriber.
