@@ -13,10 +13,14 @@
 #include <string>
 
 asio::awaitable<void> publish_three(sse::server& server) {
+    // Joe has no history here, so wait until the client has subscribed: an event published before
+    // would not reach it.
     asio::steady_timer t(co_await asio::this_coro::executor);
-    for (int i = 1; i <= 3; ++i) {
-        t.expires_after(std::chrono::milliseconds(100));
+    while (server.provider().stats().subscribers == 0) {
+        t.expires_after(std::chrono::milliseconds(10));
         co_await t.async_wait(asio::use_awaitable);
+    }
+    for (int i = 1; i <= 3; ++i) {
         sse::message m;
         m.id = sse::event_id(std::to_string(i));
         m.append_data("event number " + std::to_string(i));

@@ -1,6 +1,6 @@
 // go-sse's server "Hello world": every second, "Hello world" to every client.
 //
-//   hello_server [PORT]      then: curl -N http://127.0.0.1:8000/
+//   hello_server [--port N]     then: curl -N http://127.0.0.1:8000/   (port 0: any free port)
 #include <sse/server.hpp>
 
 #include <asio/io_context.hpp>
@@ -10,9 +10,12 @@
 #include <cstdio>
 #include <cstdlib>
 #include <functional>
+#include <string_view>
 
 int main(int argc, char** argv) {
-    const auto port = static_cast<unsigned short>(argc > 1 ? std::atoi(argv[1]) : 8000);
+    const bool port_given = argc == 3 && std::string_view(argv[1]) == "--port";
+    const auto port = static_cast<unsigned short>(port_given ? std::atoi(argv[2]) : 8000);
+
     asio::io_context ioc;
     sse::server server(ioc); // Joe is the default provider
 
@@ -31,5 +34,5 @@ int main(int argc, char** argv) {
     server.listen({asio::ip::make_address("127.0.0.1"), port});
     std::printf("hello_server: http://127.0.0.1:%u/\n", server.local_endpoint().port());
     std::fflush(stdout);
-    ioc.run();
+    ioc.run(); // from as many threads as you like
 }

@@ -62,7 +62,7 @@ namespace sse {
 /// is randomized by +/- jitter. The count and the elapsed time start again
 /// once a stream delivers an event.
 struct backoff {
-    std::chrono::milliseconds initial_interval{500};
+    std::chrono::milliseconds initial_interval{500}; ///< the first wait
     double multiplier = 1.5;   ///< below 1 counts as 1 (a constant interval)
     double jitter = 0.5;       ///< fraction of the interval; 0 or -1: none
     std::chrono::milliseconds max_interval{0};     ///< 0: no cap
@@ -72,8 +72,9 @@ struct backoff {
 
 /// The status and headers of a response, as the validator sees them.
 struct response_head {
-    unsigned status = 0;
-    std::vector<header> headers{};
+    unsigned status = 0; ///< the HTTP status
+    std::vector<header> headers{}; ///< in the order received
+    /// The first value of header `name`, or an empty view.
     std::string_view header_value(std::string_view name) const noexcept { return find_header(headers, name); }
 };
 
@@ -231,6 +232,7 @@ struct callback_entry {
 /// Client configuration (go-sse's Client). Copy it freely; a connection
 /// keeps its own copy.
 struct client {
+    /// Reconnection delays: 500 ms, x1.5 per failure, jitter 0.5, unlimited retries.
     sse::backoff backoff{};
     /// From the start of an attempt (DNS, TCP, TLS) to the response head.
     std::chrono::milliseconds connect_timeout{10000};
@@ -260,7 +262,9 @@ class connection;
 /// not unsubscribe.
 class event_subscription {
 public:
+    /// An empty subscription: unsubscribe() does nothing.
     event_subscription() = default;
+    /// Stops the callback; idempotent, any thread, also from inside a callback.
     void unsubscribe() noexcept;
 
 private:
@@ -571,6 +575,7 @@ inline asio::awaitable<attempt_result> run_attempt(std::shared_ptr<connection_st
 ///     conn.async_run([](std::error_code ec) { ... });
 class connection {
 public:
+    /// The connection's strand (of the executor it was given).
     using executor_type = asio::any_io_executor;
 
     /// A connection whose operations run on `ex` (on a strand of it).
@@ -648,6 +653,7 @@ public:
             }
         }
     }
+    /// Like run(ec), but throws std::system_error.
     void run() {
         std::error_code ec;
         run(ec);
@@ -673,6 +679,7 @@ public:
         return state_->last_status;
     }
 
+    /// The strand the connection's operations and callbacks run on.
     executor_type get_executor() const noexcept { return state_->ex; }
 
 private:

@@ -64,6 +64,7 @@ namespace detail {
 
 } // namespace sse
 
+/// Lets sse::error values convert to std::error_code.
 template <>
 struct std::is_error_code_enum<sse::error> : std::true_type {};
 

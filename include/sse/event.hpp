@@ -22,13 +22,16 @@ struct event_view {
 
 /// One event that owns its strings.
 struct event {
-    std::string type = "message";
-    std::string data;
-    std::string last_event_id;
+    std::string type = "message"; ///< "message" when the stream named none
+    std::string data; ///< the data lines joined by LF
+    std::string last_event_id; ///< the stream's last event id when the event was dispatched
 
+    /// An event of type "message" without data.
     event() = default;
+    /// An event with this type, data and last event id.
     event(std::string t, std::string d, std::string id = {})
         : type(std::move(t)), data(std::move(d)), last_event_id(std::move(id)) {}
+    /// Copies a borrowed event, to keep it past its callback.
     explicit event(const event_view& v) : type(v.type), data(v.data), last_event_id(v.last_event_id) {}
 
     /// Copies `v` in, reusing this event's string capacity.
@@ -41,6 +44,7 @@ struct event {
 
     /// A borrowed view of this event.
     event_view view() const noexcept { return {type, data, last_event_id}; }
+    /// The same as view().
     operator event_view() const noexcept { return view(); }
 
     friend bool operator==(const event&, const event&) = default;

@@ -102,6 +102,7 @@ class event_id : public detail::line_field<detail::id_traits> {
 
 public:
     using base::base;
+    /// From the checked base value (what make returns).
     event_id(const base& b) : base(b) {}
 
     /// Like the constructor, but reports an invalid value through `ec`
@@ -116,6 +117,7 @@ class event_type : public detail::line_field<detail::type_traits> {
 
 public:
     using base::base;
+    /// From the checked base value (what make returns).
     event_type(const base& b) : base(b) {}
 
     /// Like the constructor, but reports an invalid value through `ec`

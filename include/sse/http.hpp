@@ -13,8 +13,8 @@ namespace sse {
 
 /// One header line. Names compare case-insensitively.
 struct header {
-    std::string name;
-    std::string value;
+    std::string name; ///< e.g. "Content-Type"
+    std::string value; ///< as sent
 };
 
 namespace detail {
@@ -64,11 +64,11 @@ inline std::string_view find_header(const std::vector<header>& headers, std::str
 /// An HTTP request as the server parsed it (or as a framework hands it to
 /// sse::upgrade).
 struct request {
-    std::string method = "GET";
+    std::string method = "GET"; ///< e.g. "GET", "POST"
     std::string target = "/"; ///< path and query, as sent
     unsigned version = 11;    ///< 10 or 11
-    std::vector<header> headers;
-    std::string body;
+    std::vector<header> headers; ///< in the order received
+    std::string body; ///< the whole body (the server limits its size)
 
     /// The first value of a header, or an empty view.
     std::string_view header_value(std::string_view name) const noexcept { return find_header(headers, name); }
@@ -114,11 +114,13 @@ struct request {
 
 /// A plain (non-stream) HTTP response.
 struct response {
-    unsigned status = 200;
-    std::vector<header> headers;
-    std::string body;
+    unsigned status = 200; ///< the HTTP status
+    std::vector<header> headers; ///< the server adds Content-Length and Connection
+    std::string body; ///< sent with a Content-Length (not for HEAD, 1xx, 204, 304)
 
+    /// 200 OK, without headers or body.
     response() = default;
+    /// A status and a body with its Content-Type (none if `content_type` is empty).
     response(unsigned s, std::string b = {}, std::string content_type = "text/plain; charset=utf-8")
         : status(s), body(std::move(b)) {
         if (!content_type.empty()) headers.push_back({"Content-Type", std::move(content_type)});

@@ -119,9 +119,12 @@ public:
     /// Removes the subscription when destroyed or cancelled.
     class subscription_handle {
     public:
+        /// A handle that holds no subscription.
         subscription_handle() noexcept = default;
+        /// Takes over o's subscription.
         subscription_handle(subscription_handle&& o) noexcept
             : state_(std::move(o.state_)), id_(std::exchange(o.id_, 0)) {}
+        /// Cancels the subscription held, then takes over o's.
         subscription_handle& operator=(subscription_handle&& o) noexcept {
             if (this != &o) {
                 cancel();
@@ -130,6 +133,7 @@ public:
             }
             return *this;
         }
+        /// Unsubscribes.
         ~subscription_handle() { cancel(); }
 
         /// Unsubscribes (no effect if already done, or if joe is gone).
@@ -164,7 +168,9 @@ public:
         state_->history = std::make_unique<detail::replayer_model<R>>(std::move(r));
     }
 
+    /// Takes over o's subscribers and history; the moved-from joe is closed.
     joe(joe&&) noexcept = default;
+    /// Shuts this joe down, then takes over o's subscribers and history.
     joe& operator=(joe&& o) noexcept {
         if (this != &o) {
             shutdown();
@@ -211,6 +217,7 @@ public:
         const std::string_view t = default_topic;
         publish(m, topic_list(&t, 1), ec);
     }
+    /// Publishes to the listed topics, e.g. {"news", "ads"}.
     void publish(const message& m, std::initializer_list<std::string_view> topics, std::error_code& ec) {
         publish(m, topic_list(topics.begin(), topics.size()), ec);
     }
@@ -320,6 +327,7 @@ public:
         return subscription_handle(state_, id);
     }
 
+    /// Like subscribe(sub, ec), but throws std::system_error.
     subscription_handle subscribe(subscription sub) {
         std::error_code ec;
         subscription_handle h = subscribe(std::move(sub), ec);

@@ -31,16 +31,19 @@ public:
 
     /// One line of the message, borrowed from it.
     struct line {
-        line_kind kind;
-        std::string_view text;
+        line_kind kind; ///< data or comment
+        std::string_view text; ///< the line without field name or line break
         friend bool operator==(const line&, const line&) = default;
     };
 
+    /// The `id:` field; unset by default (nothing written).
     event_id id;
+    /// The `event:` field; unset by default (clients see "message").
     event_type type;
     /// The reconnection time hint; written only when at least 1 ms.
     std::chrono::milliseconds retry{0};
 
+    /// An empty message: it serializes to nothing.
     message() = default;
 
     /// Appends data lines. Each chunk is split at CR, LF and CRLF, and every

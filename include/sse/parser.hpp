@@ -59,9 +59,12 @@ struct event_callback_ref {
 ///     p.feed(bytes, [](const sse::event_view& ev) { use(ev.type, ev.data); });
 class parser {
 public:
+    /// The default parser_options::max_event_size, 8 MiB.
     static constexpr std::size_t default_max_event_size = 8 * 1024 * 1024;
 
+    /// A parser with the default options.
     parser() = default;
+    /// A parser with these options.
     explicit parser(parser_options options) : options_(options) {}
 
     /// Parses `bytes`, calling `on_event(const event_view&)` for every event
@@ -106,6 +109,7 @@ public:
     /// The error that stopped the parser, if any.
     std::error_code failure() const noexcept { return failure_; }
 
+    /// The options it was made with.
     const parser_options& options() const noexcept { return options_; }
 
 private:

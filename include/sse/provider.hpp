@@ -48,6 +48,7 @@ public:
         return f;
     }
 
+    /// The serialized bytes (empty for an empty frame); data() and size() are the same.
     std::string_view bytes() const noexcept { return bytes_ ? std::string_view(*bytes_) : std::string_view(); }
     const char* data() const noexcept { return bytes_ ? bytes_->data() : nullptr; }
     std::size_t size() const noexcept { return bytes_ ? bytes_->size() : 0; }
@@ -88,6 +89,7 @@ enum class delivery {
 /// call back into the provider.
 class sink {
 public:
+    /// Sinks are owned through std::shared_ptr<sink>.
     virtual ~sink() = default;
 
     /// Queues `f` for the subscriber.
@@ -126,8 +128,8 @@ struct replay_result {
 /// replayer; it need not be thread-safe.
 template <class R>
 concept replayer = requires(R& r, const message& m, topic_list topics, const subscription& sub, std::error_code& ec) {
-    { r.put(m, topics, ec) } -> std::same_as<frame>;
-    { r.replay(sub, ec) } -> std::same_as<replay_result>;
+    { r.put(m, topics, ec) } -> std::same_as<frame>;        // store; the frame has the id given, if any
+    { r.replay(sub, ec) } -> std::same_as<replay_result>;  // send what came after sub.last_event_id
 };
 
 /// A publish/subscribe engine a server can run on (go-sse's Provider).
@@ -139,10 +141,10 @@ concept replayer = requires(R& r, const message& m, topic_list topics, const sub
 /// sse::error::provider_closed and every live sink is closed.
 template <class P>
 concept provider = requires(P& p, const message& m, topic_list topics, subscription sub, std::error_code& ec) {
-    { p.publish(m, topics, ec) } -> std::same_as<void>;
-    { p.subscribe(std::move(sub), ec) } -> std::movable;
-    { p.subscribe(std::move(sub), ec).cancel() };
-    { p.shutdown() } -> std::same_as<void>;
+    { p.publish(m, topics, ec) } -> std::same_as<void>;  // to each subscriber of any of the topics, once
+    { p.subscribe(std::move(sub), ec) } -> std::movable; // a handle: destroying it unsubscribes,
+    { p.subscribe(std::move(sub), ec).cancel() };        // and so does cancel()
+    { p.shutdown() } -> std::same_as<void>;              // then everything fails with provider_closed
 };
 
 } // namespace sse

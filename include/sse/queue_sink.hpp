@@ -20,10 +20,13 @@ namespace sse {
 /// reports `delivery::overflowed` (once) and accepts nothing more.
 class queue_sink final : public sink {
 public:
+    /// The default budget, 4 MiB (as session_options::max_queue_bytes).
     static constexpr std::size_t default_max_bytes = 4 * 1024 * 1024;
 
+    /// A sink that queues at most `max_bytes` of frames.
     explicit queue_sink(std::size_t max_bytes = default_max_bytes) : max_bytes_(max_bytes) {}
 
+    /// Queues `f`, or answers overflowed (past the budget) or closed.
     delivery send(const frame& f) noexcept override {
         std::unique_lock lock(mutex_);
         if (closed_) return delivery::closed;
@@ -47,6 +50,7 @@ public:
         return delivery::accepted;
     }
 
+    /// The provider ends the subscription: wakes take_for, keeps `reason`.
     void close(std::error_code reason) noexcept override {
         {
             std::lock_guard lock(mutex_);
@@ -94,6 +98,7 @@ public:
         std::lock_guard lock(mutex_);
         return closed_;
     }
+    /// Why the provider closed it (e.g. sse::error::provider_closed).
     std::error_code close_reason() const {
         std::lock_guard lock(mutex_);
         return reason_;

@@ -118,6 +118,7 @@ private:
 template <class Source>
 class event_reader : public std::ranges::view_interface<event_reader<Source>> {
 public:
+    /// An input iterator over the events; compare it with end().
     class iterator {
     public:
         using value_type = event;
@@ -125,9 +126,12 @@ public:
         using reference = event&;
         using iterator_concept = std::input_iterator_tag;
 
+        /// A singular iterator (for the iterator concepts).
         iterator() = default;
+        /// The current event, valid until the next increment.
         event& operator*() const { return r_->events_[r_->next_]; }
         event* operator->() const { return &r_->events_[r_->next_]; }
+        /// The next event; reads and parses more input as needed (may block, may throw).
         iterator& operator++() {
             r_->advance();
             return *this;
@@ -144,11 +148,13 @@ public:
         event_reader* r_ = nullptr;
     };
 
+    /// Use sse::read, which makes the source; errors go to `*ec` if given, else are thrown.
     event_reader(Source source, const read_options& options, std::error_code* ec)
         : source_(std::move(source)), parser_(parser_options{options.max_event_size}), ec_(ec) {
         if (ec_) ec_->clear();
     }
 
+    /// Movable before iteration starts (iterators point into the reader).
     event_reader(event_reader&&) = default;
     event_reader& operator=(event_reader&&) = default;
 
@@ -160,6 +166,7 @@ public:
         }
         return iterator(this);
     }
+    /// Where the events end: the end of the input, or the first error.
     std::default_sentinel_t end() const noexcept { return {}; }
 
     /// The stream's last event id so far.

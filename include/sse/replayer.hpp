@@ -217,6 +217,7 @@ public:
         return history_.replay(sub, detail::history::time_point::min(), ec); // nothing expires
     }
 
+    /// Messages kept now, and their serialized bytes.
     std::size_t size() const noexcept { return history_.size(); }
     std::size_t bytes() const noexcept { return history_.bytes(); }
 
@@ -233,6 +234,7 @@ private:
 /// or by calling remove_expired().
 class valid_replayer {
 public:
+    /// The clock of the time to live.
     using clock = std::chrono::steady_clock;
 
     /// Throws std::system_error (sse::error::invalid_argument) if ttl <= 0.
@@ -246,12 +248,17 @@ public:
         last_gc_ = now_();
     }
 
+    /// Stores `m` until ttl from now; returns its frame (with the assigned id when ids are
+    /// automatic). Removes expired messages first when gc_interval has passed.
+    /// Errors: no_topic, no_id, id_already_set.
     frame put(const message& m, topic_list topics, std::error_code& ec) {
         const clock::time_point now = now_();
         if (gc_interval_ > clock::duration::zero() && now - last_gc_ >= gc_interval_) remove_expired(now);
         return history_.put(m, topics, now + ttl_, ec);
     }
 
+    /// Sends the subscriber what it missed and has not expired; a missed expired message is
+    /// a gap. Errors: queue_overflow if the subscriber's sink overflowed.
     replay_result replay(const subscription& sub, std::error_code& ec) { return history_.replay(sub, now_(), ec); }
 
     /// Removes expired messages now.
@@ -260,6 +267,7 @@ public:
     /// How often put() removes expired messages; zero: only remove_expired() does.
     void set_gc_interval(clock::duration d) noexcept { gc_interval_ = d; }
 
+    /// Messages kept now (expired ones until removed), and their serialized bytes.
     std::size_t size() const noexcept { return history_.size(); }
     std::size_t bytes() const noexcept { return history_.bytes(); }
 

@@ -46,8 +46,8 @@ namespace sse {
 /// Accept a request as an event stream on `topics` (default: the default
 /// topic), with extra response headers.
 struct stream_accept {
-    std::vector<std::string> topics{std::string(default_topic)};
-    std::vector<header> headers{};
+    std::vector<std::string> topics{std::string(default_topic)}; ///< the topics to stream (none: the default topic)
+    std::vector<header> headers{}; ///< added to the stream's response head
 };
 
 /// What the request hook decides: stream, or answer with a plain response.
@@ -65,7 +65,7 @@ struct server_options {
     std::size_t max_connections = 50000;                     ///< beyond: 503
     std::chrono::milliseconds keep_alive_timeout{5000};      ///< idle non-stream connection: closed
     session_options session{};                               ///< for every stream
-    logger log{};
+    logger log{}; ///< where the server and its sessions log; empty: nowhere
 };
 
 /// Counters of a server (a snapshot).
@@ -74,14 +74,14 @@ struct server_stats {
     std::int64_t sessions = 0;          ///< open event streams
     std::int64_t queued_bytes = 0;      ///< bytes queued in all sessions
     std::uint64_t accepted = 0;         ///< connections accepted
-    std::uint64_t frames_written = 0;
-    std::uint64_t bytes_written = 0;
+    std::uint64_t frames_written = 0; ///< frames written to streams, heartbeats included
+    std::uint64_t bytes_written = 0; ///< bytes written to streams, heads included
     std::uint64_t overflows = 0;        ///< sessions closed by the overflow policy
     std::uint64_t dropped_frames = 0;   ///< frames dropped by overflow_policy::drop_oldest
     std::uint64_t heartbeats = 0;       ///< heartbeat comments sent
-    std::uint64_t rejected_head_too_large = 0;
-    std::uint64_t rejected_bad_request = 0;
-    std::uint64_t rejected_too_many = 0;
+    std::uint64_t rejected_head_too_large = 0; ///< requests answered 431
+    std::uint64_t rejected_bad_request = 0; ///< requests answered 400 (or 413)
+    std::uint64_t rejected_too_many = 0; ///< connections answered 503 at max_connections
     std::uint64_t timed_out = 0;        ///< closed for a slow head or an idle keep-alive
 };
 
@@ -100,10 +100,14 @@ template <class Stream>
 struct server_stream_traits;
 
 template <>
+/// Plain TCP: the accepted socket is the stream, and it is open at once.
 struct server_stream_traits<asio::ip::tcp::socket> {
+    /// Nothing is needed to make a plain TCP stream.
     struct context {};
+    /// The accepted socket itself.
     static asio::ip::tcp::socket make(asio::ip::tcp::socket s, const context&) { return s; }
     template <class Handler>
+    /// Nothing to do before reading the request.
     static void async_open(asio::ip::tcp::socket&, Handler&& h) {
         h(std::error_code());
     }
@@ -371,15 +375,18 @@ private:
 template <provider Provider, class Stream = asio::ip::tcp::socket>
 class basic_server {
 public:
+    /// The provider, the stream type, and what the stream type needs (see server_stream_traits).
     using provider_type = Provider;
     using stream_type = Stream;
     using executor_type = asio::any_io_executor;
     using stream_context = typename server_stream_traits<Stream>::context;
 
+    /// A server on `ex`, not yet listening; `context` is what its streams need (TLS: a context).
     explicit basic_server(executor_type ex, Provider p = Provider(), server_options options = {},
                           stream_context context = {})
         : st_(std::make_shared<detail::server_state<Provider, Stream>>(std::move(ex), std::move(p), std::move(options),
                                                                         std::move(context))) {}
+    /// A server on `ioc`'s executor.
     explicit basic_server(asio::io_context& ioc, Provider p = Provider(), server_options options = {},
                           stream_context context = {})
         : basic_server(ioc.get_executor(), std::move(p), std::move(options), std::move(context)) {}
@@ -413,12 +420,14 @@ public:
         asio::post(a.get_executor(), [st = st_] { accept(st); });
     }
 
+    /// Like listen(endpoint, ec), but throws std::system_error.
     void listen(const asio::ip::tcp::endpoint& endpoint) {
         std::error_code ec;
         listen(endpoint, ec);
         if (ec) detail::throw_error(ec, "sse::basic_server::listen");
     }
 
+    /// Where it listens (e.g. the port chosen for port 0); empty before listen().
     asio::ip::tcp::endpoint local_endpoint() const {
         std::error_code ec;
         return st_->acceptor.local_endpoint(ec);
@@ -427,6 +436,7 @@ public:
     /// Publishes to the default topic, or to the given topics.
     void publish(const message& m, std::error_code& ec) { st_->provider.publish(m, default_topics(), ec); }
     void publish(const message& m, topic_list topics, std::error_code& ec) { st_->provider.publish(m, topics, ec); }
+    /// The throwing forms: std::system_error with the provider's error.
     void publish(const message& m) {
         std::error_code ec;
         publish(m, ec);
@@ -438,9 +448,12 @@ public:
         if (ec) detail::throw_error(ec, "sse::basic_server::publish");
     }
 
+    /// The provider (e.g. for its stats(), or to publish into it directly).
     Provider& provider() noexcept { return st_->provider; }
+    /// The options it was made with.
     const server_options& options() const noexcept { return st_->options; }
 
+    /// A snapshot of the counters (relaxed atomic reads: each is exact, not all at one instant).
     server_stats stats() const {
         server_stats s;
         const detail::server_state<Provider, Stream>& st = *st_;
@@ -474,6 +487,7 @@ public:
     }
 
     template <class Token>
+    /// async_shutdown with the default options: no final message, a 5 s deadline.
     auto async_shutdown(Token&& token) {
         return async_shutdown(shutdown_options{}, std::forward<Token>(token));
     }

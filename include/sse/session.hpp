@@ -39,6 +39,7 @@ enum class overflow_policy {
     drop_oldest, ///< drop the oldest queued frames to make room
 };
 
+/// How much a log line matters.
 enum class log_level { debug, info, warning, error };
 
 /// Where the library logs; no logging library is imposed.
@@ -49,11 +50,11 @@ using logger = std::function<void(log_level, std::string_view)>;
 struct session_counters {
     std::atomic<std::int64_t> sessions{0};       ///< live sessions
     std::atomic<std::int64_t> queued_bytes{0};   ///< bytes queued or being written, all sessions
-    std::atomic<std::uint64_t> frames_written{0};
-    std::atomic<std::uint64_t> bytes_written{0};
+    std::atomic<std::uint64_t> frames_written{0}; ///< frames written, heartbeats included
+    std::atomic<std::uint64_t> bytes_written{0}; ///< bytes written, response heads included
     std::atomic<std::uint64_t> overflows{0};      ///< sessions closed by the overflow policy
     std::atomic<std::uint64_t> dropped_frames{0}; ///< frames dropped by drop_oldest
-    std::atomic<std::uint64_t> heartbeats{0};
+    std::atomic<std::uint64_t> heartbeats{0}; ///< heartbeat comments queued
 };
 
 /// Configuration of a session.
@@ -62,6 +63,7 @@ struct session_options {
     std::chrono::milliseconds heartbeat{15000};
     /// The most bytes queued or being written before the overflow policy applies.
     std::size_t max_queue_bytes = 4 * 1024 * 1024;
+    /// What happens past max_queue_bytes: close the stream (default) or drop the oldest frames.
     overflow_policy on_overflow = overflow_policy::close;
     /// If at least 1 ms, a `retry:` hint follows the response head.
     std::chrono::milliseconds retry{0};
@@ -73,7 +75,9 @@ struct session_options {
     /// buffer is memory per connection too, and a smaller one lets the queue
     /// budget notice a stalled client sooner. Zero: the system's default.
     std::size_t send_buffer_bytes = 0;
+    /// Where the session logs (e.g. an overflow); empty: nowhere.
     logger log{};
+    /// Counters to update, shared with other sessions; empty: none.
     std::shared_ptr<session_counters> counters{};
 };
 
@@ -128,8 +132,10 @@ inline constexpr std::size_t max_gather = 64;
 template <class Stream>
 class session final : public sink, public std::enable_shared_from_this<session<Stream>> {
 public:
+    /// The stream's executor, on which the session runs.
     using executor_type = typename Stream::executor_type;
 
+    /// A session over an open stream whose request was read; start() it.
     explicit session(Stream stream, session_options options = {})
         : stream_(std::move(stream)), options_(std::move(options)), timer_(stream_.get_executor()) {
         if (options_.counters) options_.counters->sessions.fetch_add(1, std::memory_order_relaxed);
@@ -140,6 +146,7 @@ public:
         }
     }
 
+    /// Takes itself out of the shared counters (sessions, queued bytes).
     ~session() override {
         if (options_.counters) {
             options_.counters->sessions.fetch_sub(1, std::memory_order_relaxed);
@@ -151,6 +158,7 @@ public:
     session(const session&) = delete;
     session& operator=(const session&) = delete;
 
+    /// The stream's executor.
     executor_type get_executor() noexcept { return stream_.get_executor(); }
 
     /// Called once when the stream has ended, with the reason (empty for a
@@ -181,6 +189,7 @@ public:
     }
 
     template <provider P>
+    /// Like start(p, last_event_id, topics, ec), but throws std::system_error.
     void start(P& p, event_id last_event_id = {}, std::vector<std::string> topics = {std::string(default_topic)}) {
         std::error_code ec;
         start(p, std::move(last_event_id), std::move(topics), ec);
@@ -263,6 +272,7 @@ public:
         return pending_bytes_ + in_flight_bytes_;
     }
 
+    /// Not yet ended (it may be closing).
     bool is_open() const {
         std::lock_guard lock(mutex_);
         return !closed_;
@@ -274,6 +284,7 @@ public:
         return !closed_ && !closing_;
     }
 
+    /// The underlying stream (e.g. to read its remote endpoint).
     Stream& stream() noexcept { return stream_; }
 
 private:

@@ -112,12 +112,15 @@ inline std::shared_ptr<asio::ssl::context> make_tls_server_context(const std::st
 /// TLS streams for basic_server: the handshake happens before the request is read.
 template <>
 struct server_stream_traits<asio::ssl::stream<asio::ip::tcp::socket>> {
+    /// The server's TLS context (make_tls_server_context).
     using context = std::shared_ptr<asio::ssl::context>;
+    /// Wraps an accepted socket; throws std::system_error (invalid_argument) without a context.
     static asio::ssl::stream<asio::ip::tcp::socket> make(asio::ip::tcp::socket s, const context& ctx) {
         if (!ctx) detail::throw_error(error::invalid_argument, "sse::tls_server needs a TLS context");
         return asio::ssl::stream<asio::ip::tcp::socket>(std::move(s), *ctx);
     }
     template <class Handler>
+    /// The server side of the TLS handshake.
     static void async_open(asio::ssl::stream<asio::ip::tcp::socket>& s, Handler&& h) {
         s.async_handshake(asio::ssl::stream_base::server, std::forward<Handler>(h));
     }
@@ -126,6 +129,7 @@ struct server_stream_traits<asio::ssl::stream<asio::ip::tcp::socket>> {
 /// An HTTPS server: pass make_tls_server_context(...) as its last constructor argument.
 template <provider Provider = joe>
 using basic_tls_server = basic_server<Provider, asio::ssl::stream<asio::ip::tcp::socket>>;
+/// An HTTPS server on Joe.
 using tls_server = basic_tls_server<joe>;
 
 /// Lets `c` open https URLs with `ctx` (by default the system trust store
