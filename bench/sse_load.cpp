@@ -3,6 +3,11 @@
 //   sse_load --port P --conns N --expect M --publish '/publish?n=M&size=B' --pid SERVER_PID
 //            --timeout S [--host 127.0.0.1] [--path /events] [--settle-ms 500]
 //            [--max-inflight 256] [--max-samples 20000000] [--src-addrs K] [--tag key=value]...
+//            [--publish-port P2]
+//
+// --port may list several servers (`--port 8001,8002`): connection i goes to the (i mod k)-th,
+// and the trigger to --publish-port (default: the first). That is how bench/redis_fanout.sh
+// measures several nodes of one Redis-backed stream at once; --pid is then one of them.
 //
 // 1. samples the server's idle RSS (/proc/PID/status VmRSS);
 // 2. opens N connections, at most --max-inflight of them between connect() and their response
@@ -47,7 +52,7 @@ namespace {
     std::fprintf(stderr,
                  "sse_load: %s\nusage: sse_load --port P --conns N --expect M --publish PATH --pid PID --timeout S "
                  "[--host ADDR] [--path /events] [--settle-ms 500] [--max-inflight 256] [--max-samples K] "
-                 "[--src-addrs K] [--tag key=value]...\n",
+                 "[--src-addrs K] [--tag key=value]... [--publish-port P]\n",
                  why);
     std::exit(2);
 }
@@ -148,7 +153,9 @@ struct conn {
 
 struct options {
     std::string host = "127.0.0.1";
-    int port = 0;
+    int port = 0;               // the first of ports
+    std::vector<int> ports;
+    int publish_port = 0;       // 0: port
     long conns = 0;
     long expect = 0;
     std::string publish;
@@ -190,6 +197,15 @@ public:
         addr_.sin_family = AF_INET;
         addr_.sin_port = htons(std::uint16_t(o_.port));
         if (inet_pton(AF_INET, o_.host.c_str(), &addr_.sin_addr) != 1) usage("bad --host (IPv4 only)");
+        for (int p : o_.ports) {
+            sockaddr_in a = addr_;
+            a.sin_port = htons(std::uint16_t(p));
+            targets_.push_back(a);
+            requests_.push_back("GET " + o_.path + " HTTP/1.1\r\nHost: " + o_.host + ":" + std::to_string(p) +
+                                "\r\nAccept: text/event-stream\r\nCache-Control: no-cache\r\n\r\n");
+        }
+        publish_addr_ = addr_;
+        if (o_.publish_port > 0) publish_addr_.sin_port = htons(std::uint16_t(o_.publish_port));
         // Many connections to one loopback port: the kernel's search for a free ephemeral port
         // becomes the bottleneck of connect() once most of the range is taken (seconds of system
         // time at 19,000). Spreading the sources over 127.0.0.K (IP_BIND_ADDRESS_NO_PORT) keeps it
@@ -206,8 +222,6 @@ public:
                 src_.push_back(src);
             }
         }
-        request_ = "GET " + o_.path + " HTTP/1.1\r\nHost: " + o_.host + ":" + std::to_string(o_.port) +
-                   "\r\nAccept: text/event-stream\r\nCache-Control: no-cache\r\n\r\n";
         const std::uint64_t total = std::uint64_t(o_.conns) * std::uint64_t(o_.expect);
         stride_ = total > o_.max_samples ? (total + o_.max_samples - 1) / o_.max_samples : 1;
         samples_.reserve(std::size_t(std::min<std::uint64_t>(total / stride_ + 16, o_.max_samples + 16)));
@@ -338,7 +352,8 @@ private:
                 return;
             }
         }
-        const int r = connect(c.fd, reinterpret_cast<const sockaddr*>(&addr_), sizeof addr_);
+        const sockaddr_in& target = targets_[i % targets_.size()];
+        const int r = connect(c.fd, reinterpret_cast<const sockaddr*>(&target), sizeof target);
         if (r < 0 && errno != EINPROGRESS) {
             note_error("connect", errno);
             kill(i, err_connect_);
@@ -361,8 +376,9 @@ private:
             note_error("connect", err);
             return kill(i, err_connect_);
         }
-        const ssize_t n = send(c.fd, request_.data(), request_.size(), MSG_NOSIGNAL);
-        if (n != ssize_t(request_.size())) {
+        const std::string& request = requests_[i % requests_.size()];
+        const ssize_t n = send(c.fd, request.data(), request.size(), MSG_NOSIGNAL);
+        if (n != ssize_t(request.size())) {
             note_error("send request", n < 0 ? errno : EAGAIN);
             return kill(i, err_connect_);
         }
@@ -632,11 +648,12 @@ private:
             note_error("publish socket", errno);
             return false;
         }
-        if (connect(post_fd_, reinterpret_cast<const sockaddr*>(&addr_), sizeof addr_) < 0) {
+        if (connect(post_fd_, reinterpret_cast<const sockaddr*>(&publish_addr_), sizeof publish_addr_) < 0) {
             note_error("publish connect", errno);
             return false;
         }
-        const std::string req = "POST " + o_.publish + " HTTP/1.1\r\nHost: " + o_.host + ":" + std::to_string(o_.port) +
+        const std::string req = "POST " + o_.publish + " HTTP/1.1\r\nHost: " + o_.host + ":" +
+                                std::to_string(ntohs(publish_addr_.sin_port)) +
                                 "\r\nContent-Length: 0\r\nConnection: close\r\n\r\n";
         triggered_ = true;
         if (send(post_fd_, req.data(), req.size(), MSG_NOSIGNAL) != ssize_t(req.size())) {
@@ -677,8 +694,10 @@ private:
     std::vector<conn> conns_;
     int ep_ = -1;
     sockaddr_in addr_{};
+    sockaddr_in publish_addr_{};
+    std::vector<sockaddr_in> targets_; // one per --port
+    std::vector<std::string> requests_;
     std::vector<sockaddr_in> src_;
-    std::string request_;
     std::vector<char> buf_;
     std::vector<std::uint32_t> samples_;
     std::uint64_t stride_ = 1, sample_tick_ = 0;
@@ -712,7 +731,17 @@ int main(int argc, char** argv) {
             if (i + 1 >= argc) usage("missing value");
             return argv[++i];
         };
-        if (a == "--port") o.port = int(to_long(value(), "bad --port"));
+        if (a == "--port") {
+            std::string_view list = value();
+            while (!list.empty()) {
+                const std::size_t comma = list.find(',');
+                const std::string one(list.substr(0, comma));
+                o.ports.push_back(int(to_long(one.c_str(), "bad --port")));
+                list = comma == std::string_view::npos ? std::string_view() : list.substr(comma + 1);
+            }
+            if (o.ports.empty()) usage("bad --port");
+            o.port = o.ports.front();
+        } else if (a == "--publish-port") o.publish_port = int(to_long(value(), "bad --publish-port"));
         else if (a == "--host") o.host = value();
         else if (a == "--conns") o.conns = to_long(value(), "bad --conns");
         else if (a == "--expect") o.expect = to_long(value(), "bad --expect");
@@ -732,7 +761,10 @@ int main(int argc, char** argv) {
         } else if (a == "--help" || a == "-h") usage("help");
         else usage("unknown flag");
     }
-    if (o.port <= 0 || o.port > 65535 || o.conns <= 0 || o.timeout <= 0) usage("--port, --conns and --timeout are required");
+    if (o.port <= 0 || o.conns <= 0 || o.timeout <= 0) usage("--port, --conns and --timeout are required");
+    for (int p : o.ports)
+        if (p <= 0 || p > 65535) usage("bad --port");
+    if (o.publish_port < 0 || o.publish_port > 65535) usage("bad --publish-port");
     if (o.max_samples == 0) o.max_samples = 1;
 
     rlimit rl{};

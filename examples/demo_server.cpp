@@ -12,9 +12,10 @@
 //
 //   GET  /                       the page
 //   GET  /events[?topic=T]...    an event stream (repeat topic for several; default topic if none)
-//   POST /publish?n=M&size=B[&topic=T]
+//   POST /publish?n=M&size=B[&topic=T][&rate=R]
 //        publishes M messages whose one data line is exactly B bytes:
-//        "t=<ns since the epoch, CLOCK_REALTIME, taken right before the publish>" padded with 'x'.
+//        "t=<ns since the epoch, CLOCK_REALTIME, taken right before the publish>" padded with 'x',
+//        R per second (default 0: as fast as the server takes them).
 //        Answers {"published":M}. n <= 10^8, 21 <= size <= 16 MiB, else 400.
 //   GET  /stats                  server and provider counters as JSON
 #include <sse/redis.hpp>
@@ -187,28 +188,59 @@ struct publish_run : std::enable_shared_from_this<publish_run<Server>> {
     asio::any_io_executor ex;
     std::uint64_t left;
     std::size_t size;
+    double rate; // messages per second; 0: as fast as the server takes them
     std::vector<std::string> topics;
     std::vector<std::string_view> topic_views;
     sse::message msg;
+    asio::steady_timer pace;
+    std::chrono::steady_clock::time_point start = std::chrono::steady_clock::now();
+    std::uint64_t done = 0;
+    bool said_busy = false;
 
-    publish_run(Server& s, asio::any_io_executor e, std::uint64_t n, std::size_t b, std::vector<std::string> t)
-        : server(s), ex(std::move(e)), left(n), size(b), topics(std::move(t)) {
+    publish_run(Server& s, asio::any_io_executor e, std::uint64_t n, std::size_t b, double r, std::vector<std::string> t)
+        : server(s), ex(e), left(n), size(b), rate(r), topics(std::move(t)), pace(e) {
         for (const auto& x : topics) topic_views.emplace_back(x);
     }
 
     void step() {
         if (left == 0) return;
-        --left;
+        if (rate > 0) { // the k-th message is due k/rate seconds after the start
+            const auto due = start + std::chrono::duration_cast<std::chrono::steady_clock::duration>(
+                                         std::chrono::duration<double>(double(done) / rate));
+            if (due > std::chrono::steady_clock::now()) {
+                pace.expires_at(due);
+                pace.async_wait([self = this->shared_from_this()](std::error_code e) {
+                    if (!e) self->publish_one();
+                });
+                return;
+            }
+        }
+        publish_one();
+    }
+
+    void publish_one() {
         std::string line = "t=" + std::to_string(realtime_ns());
         line.resize(size, 'x');
         msg.clear_lines();
         msg.append_data(line);
         std::error_code ec;
         server.publish(msg, sse::topic_list(topic_views), ec);
+        if (ec == sse::error::provider_unavailable) {
+            // Redis is away, or has too many publishes unanswered: try this one again shortly.
+            if (!said_busy) std::fprintf(stderr, "demo_server: publish: %s; retrying\n", ec.message().c_str());
+            said_busy = true;
+            pace.expires_after(std::chrono::milliseconds(1));
+            pace.async_wait([self = this->shared_from_this()](std::error_code e) {
+                if (!e) self->publish_one();
+            });
+            return;
+        }
         if (ec) {
             std::fprintf(stderr, "demo_server: publish failed: %s\n", ec.message().c_str());
             return;
         }
+        --left;
+        ++done;
         asio::post(ex, [self = this->shared_from_this()] { self->step(); });
     }
 };
@@ -272,9 +304,14 @@ int serve(Server& srv, asio::io_context& ioc, const config& cfg) {
                 return sse::response(400, "n must be an integer from 0 to 100000000\n");
             if (r2.ec != std::errc() || r2.ptr != bs.data() + bs.size() || size < 21 || size > 16 * 1024 * 1024)
                 return sse::response(400, "size must be an integer from 21 to 16777216\n");
+            double rate = 0;
+            const std::string rs = req.query_value("rate", "0");
+            const auto r3 = std::from_chars(rs.data(), rs.data() + rs.size(), rate);
+            if (r3.ec != std::errc() || r3.ptr != rs.data() + rs.size() || !(rate >= 0) || rate > 1e9)
+                return sse::response(400, "rate must be a number of messages per second from 0 (as fast as possible)\n");
             auto topics = req.query_values("topic");
             if (topics.empty()) topics.emplace_back(sse::default_topic);
-            auto run = std::make_shared<publish_run<Server>>(srv, publish_ex, n, size, std::move(topics));
+            auto run = std::make_shared<publish_run<Server>>(srv, publish_ex, n, size, rate, std::move(topics));
             asio::post(publish_ex, [run] { run->step(); });
             return sse::response(200, "{\"published\":" + std::to_string(n) + "}\n", "application/json");
         }

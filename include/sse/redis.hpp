@@ -814,9 +814,14 @@ private:
         const std::string max_len = std::to_string(options_.max_len);
         const std::string age = std::to_string(options_.max_age.count());
         args_.clear();
-        args_.insert(args_.end(), {"EVALSHA", script_sha_, nkeys});
+        args_.push_back("EVALSHA");
+        args_.push_back(script_sha_);
+        args_.push_back(nkeys);
         for (const std::string& k : keys_) args_.push_back(k);
-        args_.insert(args_.end(), {p->body, topics, log_len, max_len, age, options_.exact_trim ? "=" : "~"});
+        for (std::string_view a : {std::string_view(p->body), std::string_view(topics), std::string_view(log_len),
+                                   std::string_view(max_len), std::string_view(age),
+                                   std::string_view(options_.exact_trim ? "=" : "~")})
+            args_.push_back(a);
         const bool sent = cmd_->command(args_, [weak = weak_from_this(), p](redisReply* r) {
             if (const auto self = weak.lock()) self->on_published(*p, r);
         });
