@@ -534,6 +534,10 @@ public:
                 rec->topics.push_back(std::move(t));
         {
             std::lock_guard lock(mutex_);
+            if (closed_) { // shut down meanwhile (shutdown empties catch_ups_ under this lock)
+                ec = error::provider_closed;
+                return h;
+            }
             h.catch_up_id = next_catch_up_++;
             catch_ups_.emplace(h.catch_up_id, std::move(rec));
         }
@@ -967,7 +971,8 @@ private:
         auto job = std::make_shared<replay_job>();
         job->id = id;
         job->from = stream_id::parse(last);
-        if (!job->from || !ready_ || !cmd_) return finish_replay(*job); // not an id of ours: a gap, nothing replayed
+        if (!ready_ || !cmd_) job->failed = true;           // Redis went away meanwhile: the client retries
+        if (!job->from || job->failed) return finish_replay(*job); // (not a stream id: a gap, nothing replayed)
         const std::string start = job->from->str();
         const std::string count = std::to_string(options_.max_replay + 1);
         for (const std::string& t : topics) {
