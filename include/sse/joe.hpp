@@ -187,15 +187,7 @@ public:
     /// error (no_id, id_already_set) is reported too, but live subscribers
     /// still receive the message, as in go-sse.
     void publish(const message& m, topic_list topics, std::error_code& ec) {
-        ec.clear();
-        if (topics.empty()) {
-            ec = error::no_topic;
-            return;
-        }
-        if (!state_) {
-            ec = error::provider_closed;
-            return;
-        }
+        if (!can_publish(topics, ec)) return;
         detail::joe_state& st = *state_;
         frame f;
         if (!has_history()) f = frame(m); // serialize outside the lock
@@ -256,15 +248,7 @@ public:
     /// providers built on joe (redis_provider relays what any node published
     /// this way). Errors: no_topic, provider_closed.
     void deliver(const frame& f, topic_list topics, std::error_code& ec) {
-        ec.clear();
-        if (topics.empty()) {
-            ec = error::no_topic;
-            return;
-        }
-        if (!state_) {
-            ec = error::provider_closed;
-            return;
-        }
+        if (!can_publish(topics, ec)) return;
         detail::joe_state& st = *state_;
         std::lock_guard lock(st.mutex);
         if (st.closed) {
@@ -393,6 +377,14 @@ public:
 
 private:
     bool has_history() const noexcept { return state_->history != nullptr; }
+
+    // The checks before the lock: topics given, not moved from.
+    bool can_publish(topic_list topics, std::error_code& ec) const noexcept {
+        ec.clear();
+        if (topics.empty()) ec = error::no_topic;
+        else if (!state_) ec = error::provider_closed;
+        return !ec;
+    }
 
     std::error_code publish_ec(const message& m) {
         std::error_code ec;

@@ -4,6 +4,7 @@
 // condition variables and queue_sink::take_for with timeouts as bounds; every
 // loop is bounded in count and by a deadline.
 #include "sse_test.hpp"
+#include "support/problems.hpp"
 
 #include <sse/error.hpp>
 #include <sse/joe.hpp>
@@ -36,37 +37,7 @@ namespace {
 using namespace std::chrono_literals;
 using steady = std::chrono::steady_clock;
 
-// Problems seen on worker threads, checked on the main thread (Catch2's
-// assertions belong to the main thread).
-class problems {
-public:
-    void add(std::string what) {
-        std::lock_guard lock(mutex_);
-        ++count_;
-        if (list_.size() < 20) list_.push_back(std::move(what));
-    }
-    std::size_t count() const {
-        std::lock_guard lock(mutex_);
-        return count_;
-    }
-    std::string text() const {
-        std::lock_guard lock(mutex_);
-        std::string out;
-        for (const std::string& s : list_) out += s + "\n";
-        return out;
-    }
-
-private:
-    mutable std::mutex mutex_;
-    std::vector<std::string> list_;
-    std::size_t count_ = 0;
-};
-
-#define CHECK_NO_PROBLEMS(p)                  \
-    do {                                      \
-        INFO((p).text());                     \
-        CHECK((p).count() == 0);              \
-    } while (false)
+using sse_test::problems;
 
 // A counter threads can wait on.
 class progress {

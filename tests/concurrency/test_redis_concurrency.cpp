@@ -5,6 +5,7 @@
 // Each subscriber must see every publisher's messages exactly once, in order.
 #include "sse_test.hpp"
 #include "support/loopback.hpp"
+#include "support/problems.hpp"
 #include "support/redis_server.hpp"
 
 #include <sse/error.hpp>
@@ -58,29 +59,7 @@ private:
     std::array<std::thread, 2> threads_;
 };
 
-class problems {
-public:
-    void add(std::string what) {
-        std::lock_guard lock(mutex_);
-        if (list_.size() < 20) list_.push_back(std::move(what));
-        ++count_;
-    }
-    std::size_t count() const {
-        std::lock_guard lock(mutex_);
-        return count_;
-    }
-    std::string text() const {
-        std::lock_guard lock(mutex_);
-        std::string out;
-        for (const auto& s : list_) out += s + "\n";
-        return out;
-    }
-
-private:
-    mutable std::mutex mutex_;
-    std::vector<std::string> list_;
-    std::size_t count_ = 0;
-};
+using sse_test::problems;
 
 } // namespace
 
@@ -175,8 +154,7 @@ TEST_CASE("redis concurrency: 2 nodes x 2 io threads, 4 publishers, subscribers 
         });
     for (auto& t : pubs) t.join();
     for (auto& t : subs) t.join();
-    INFO(trouble.text());
-    CHECK(trouble.count() == 0);
+    CHECK_NO_PROBLEMS(trouble);
     CHECK(a.provider().stats().publish_failures + b.provider().stats().publish_failures == 0);
     CHECK(a.provider().stats().gaps + b.provider().stats().gaps == 0);
 }
