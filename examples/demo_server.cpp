@@ -2,13 +2,21 @@
 // streams at /events, and a publish endpoint a load generator can drive.
 //
 //   demo_server [--host 127.0.0.1] [--port 8080] [--threads 1]
-//               [--replay none|finite:N|valid:SECONDS] [--heartbeat SECONDS]
-//               [--lifetime SECONDS] [--retry MS] [--tls-cert FILE --tls-key FILE]
+//               [--replay none|finite:N|valid:SECONDS] [--first-id now|N] [--gap-event TYPE]
+//               [--heartbeat SECONDS] [--lifetime SECONDS] [--retry MS] [--tls-cert FILE --tls-key FILE]
 //               [--provider joe|redis://HOST[:PORT][/DB][?prefix=NAME]]
+//
+// With a replayer, ids are automatic from --first-id: by default the microseconds since the
+// epoch at start, so a restarted server's ids are above every id the last one gave out and a
+// client resuming with an old Last-Event-ID gets all the new process holds (see
+// docs/replayer.md, "Restarts"). --gap-event TYPE: such a client (or any whose id the history
+// can't reach) first gets an event of that type whose data is its id; none by default.
+// The start-up line names the first id: "... (threads 1, replay finite:N, first id N)".
 //
 //   --provider redis://...   runs on Redis (sse::redis_provider), so that several demo servers
 //                            share one stream; --replay finite:N then keeps about N messages per
-//                            topic in Redis, valid:SECONDS those younger than that (ids are Redis's).
+//                            topic in Redis, valid:SECONDS those younger than that (ids are Redis's,
+//                            --first-id does not apply; --gap-event does).
 //
 //   GET  /                       the page
 //   GET  /events[?topic=T]...    an event stream (repeat topic for several; default topic if none)
@@ -29,6 +37,7 @@
 
 #include <charconv>
 #include <chrono>
+#include <cstdint>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -91,6 +100,8 @@ struct config {
     unsigned short port = 8080;
     unsigned threads = 1;
     std::string replay = "none";
+    std::optional<std::uint64_t> first_id; // unset: microseconds since the epoch
+    std::string gap_event;                 // empty: none
     double heartbeat = 15;
     double lifetime = 0; // 0: until a signal
     long long retry_ms = 0; // > 0: a retry: hint after each stream's head
@@ -101,8 +112,9 @@ struct config {
 [[noreturn]] void usage(const char* why) {
     std::fprintf(stderr,
                  "demo_server: %s\nusage: demo_server [--host ADDR] [--port N] [--threads N] "
-                 "[--replay none|finite:N|valid:SECONDS] [--heartbeat SECONDS] [--lifetime SECONDS] [--retry MS] "
-                 "[--tls-cert FILE --tls-key FILE] [--provider joe|redis://HOST[:PORT][/DB][?prefix=NAME]]\n",
+                 "[--replay none|finite:N|valid:SECONDS] [--first-id now|N] [--gap-event TYPE] [--heartbeat SECONDS] "
+                 "[--lifetime SECONDS] [--retry MS] [--tls-cert FILE --tls-key FILE] "
+                 "[--provider joe|redis://HOST[:PORT][/DB][?prefix=NAME]]\n",
                  why);
     std::exit(2);
 }
@@ -127,6 +139,11 @@ config parse_args(int argc, char** argv) {
         else if (a == "--port") c.port = number<unsigned short>(value(), "bad --port");
         else if (a == "--threads") c.threads = number<unsigned>(value(), "bad --threads");
         else if (a == "--replay") c.replay = value();
+        else if (a == "--first-id") {
+            const std::string_view v = value();
+            if (v != "now") c.first_id = number<std::uint64_t>(v, "bad --first-id");
+        }
+        else if (a == "--gap-event") c.gap_event = value();
         else if (a == "--heartbeat") c.heartbeat = number<double>(value(), "bad --heartbeat");
         else if (a == "--lifetime") c.lifetime = number<double>(value(), "bad --lifetime");
         else if (a == "--retry") c.retry_ms = number<long long>(value(), "bad --retry");
@@ -139,19 +156,28 @@ config parse_args(int argc, char** argv) {
     if (c.threads == 0) usage("--threads must be at least 1");
     if (c.tls_cert.empty() != c.tls_key.empty()) usage("--tls-cert and --tls-key go together");
     if (c.provider != "joe" && c.provider.rfind("redis://", 0) != 0) usage("--provider is joe or a redis:// URL");
+    if (!c.gap_event.empty()) {
+        std::error_code ec;
+        sse::event_type::make(c.gap_event, ec);
+        if (ec) usage("bad --gap-event");
+    }
+    if (!c.first_id) {
+        const auto since_epoch = std::chrono::system_clock::now().time_since_epoch();
+        c.first_id = static_cast<std::uint64_t>(std::chrono::duration_cast<std::chrono::microseconds>(since_epoch).count());
+    }
     return c;
 }
 
-sse::joe make_provider(const std::string& replay) {
-    if (replay == "none") return sse::joe();
-    if (replay.rfind("finite:", 0) == 0)
-        return sse::joe(sse::finite_replayer(number<std::size_t>(replay.substr(7), "bad --replay finite:N"),
-                                             {.auto_ids = true}));
-    if (replay.rfind("valid:", 0) == 0) {
-        const double seconds = number<double>(replay.substr(6), "bad --replay valid:SECONDS");
+sse::joe make_provider(const config& c) {
+    if (c.replay == "none") return sse::joe();
+    sse::replayer_options o{.auto_ids = true, .first_id = *c.first_id};
+    if (!c.gap_event.empty()) o.gap_event = sse::event_type(c.gap_event);
+    if (c.replay.rfind("finite:", 0) == 0)
+        return sse::joe(sse::finite_replayer(number<std::size_t>(c.replay.substr(7), "bad --replay finite:N"), o));
+    if (c.replay.rfind("valid:", 0) == 0) {
+        const double seconds = number<double>(c.replay.substr(6), "bad --replay valid:SECONDS");
         return sse::joe(sse::valid_replayer(
-            std::chrono::duration_cast<std::chrono::steady_clock::duration>(std::chrono::duration<double>(seconds)),
-            {.auto_ids = true}));
+            std::chrono::duration_cast<std::chrono::steady_clock::duration>(std::chrono::duration<double>(seconds)), o));
     }
     usage("bad --replay");
 }
@@ -169,6 +195,7 @@ sse::redis_provider make_redis_provider(asio::io_context& ioc, const config& cfg
     } else if (cfg.replay != "none") {
         usage("bad --replay");
     }
+    if (!cfg.gap_event.empty()) o.gap_event = sse::event_type(cfg.gap_event);
     o.log = [](sse::log_level level, std::string_view text) {
         if (level >= sse::log_level::info) std::fprintf(stderr, "%.*s\n", (int)text.size(), text.data());
     };
@@ -326,9 +353,11 @@ int serve(Server& srv, asio::io_context& ioc, const config& cfg) {
                      ec.message().c_str());
         return 1;
     }
-    std::printf("demo_server: listening on %s://%s:%u/ (threads %u, replay %s, provider %s)\n",
-                cfg.tls_cert.empty() ? "http" : "https", cfg.host.c_str(), srv.local_endpoint().port(), cfg.threads,
-                cfg.replay.c_str(), cfg.provider == "joe" ? "joe" : "redis");
+    std::printf("demo_server: listening on %s://%s:%u/ (threads %u, replay %s", cfg.tls_cert.empty() ? "http" : "https",
+                cfg.host.c_str(), srv.local_endpoint().port(), cfg.threads, cfg.replay.c_str());
+    if (cfg.provider != "joe") std::printf(", provider redis");
+    else if (cfg.replay != "none") std::printf(", first id %llu", static_cast<unsigned long long>(*cfg.first_id));
+    std::printf(")\n");
     std::fflush(stdout);
 
     // Ends gracefully on SIGINT/SIGTERM or when the lifetime is over.
@@ -392,13 +421,13 @@ int main(int argc, char** argv) {
             sse::basic_tls_server<sse::redis_provider> srv(ioc, make_redis_provider(ioc, cfg), options, std::move(tls));
             return serve(srv, ioc, cfg);
         }
-        sse::tls_server srv(ioc, make_provider(cfg.replay), options, std::move(tls));
+        sse::tls_server srv(ioc, make_provider(cfg), options, std::move(tls));
         return serve(srv, ioc, cfg);
     }
     if (cfg.provider != "joe") {
         sse::basic_server<sse::redis_provider> srv(ioc, make_redis_provider(ioc, cfg), options);
         return serve(srv, ioc, cfg);
     }
-    sse::server srv(ioc, make_provider(cfg.replay), options);
+    sse::server srv(ioc, make_provider(cfg), options);
     return serve(srv, ioc, cfg);
 }

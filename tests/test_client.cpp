@@ -1464,7 +1464,8 @@ TEST_CASE("client vs node: TLS with a trusted certificate for another name fails
 #ifdef SSE_DEMO_SERVER_EXECUTABLE
 TEST_CASE("client vs demo_server: live events, idle timeout, replay after Last-Event-ID", "[client][demo]") {
     auto demo = sse_test::start_peer({SSE_DEMO_SERVER_EXECUTABLE, "--host", "127.0.0.1", "--port", "0", "--replay",
-                                      "finite:100", "--heartbeat", "0", "--retry", "50", "--lifetime", "60"});
+                                      "finite:100", "--first-id", "0", "--heartbeat", "0", "--retry", "50",
+                                      "--lifetime", "60"});
     const unsigned short port = demo.port();
     auto publish = [&](int n) {
         REQUIRE(sse_test::http_fetch(port, "POST", "/publish?n=" + std::to_string(n) + "&size=32").status == 200);

@@ -12,12 +12,14 @@
 
 #include <chrono>
 #include <cstddef>
+#include <cstdint>
 #include <limits>
 #include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
 #include <system_error>
+#include <type_traits>
 #include <utility>
 #include <vector>
 
@@ -960,6 +962,85 @@ TEST_CASE("gap_event: expired but unseen messages are a gap", "[replayer]") {
         m.remove_expired(); // a is no anchor any more
         CHECK(replay_after(m, "a").seen == strings{"gap:a"});
         CHECK(replay_after(m, "b").seen == strings{"gap:b"});
+    }
+}
+
+// ------------------------------------------------------------------------ first_id
+
+namespace {
+
+// A replayer of each kind with automatic ids from `first` (valid_replayer's
+// messages never expire here).
+template <class R>
+R make_from(std::uint64_t first, std::size_t count, sse::replayer_options o = {}) {
+    o.auto_ids = true;
+    o.first_id = first;
+    if constexpr (std::is_same_v<R, sse::finite_replayer>) return R(count, o);
+    else return R(std::chrono::hours(1), o);
+}
+
+template <class R>
+void check_first_id() {
+    SECTION("ids count from first_id") {
+        R r = make_from<R>(1000, 5);
+        CHECK(put_ok(r, unset).bytes() == "id: 1000\ndata: x\n\n");
+        CHECK(put_ok(r, unset).bytes() == "id: 1001\ndata: x\n\n");
+        CHECK(replay_after(r, "1000").seen == strings{"1001"});
+        CHECK(!replay_after(r, "1000").result.gap);
+        CHECK(replay_after(r, "1001").seen == strings{});
+    }
+    SECTION("a restarted process: an old process's ids are older than the new history") {
+        // The old process gave out 0..9 and its clients saw up to 4, 9 or 0; the
+        // new one starts at 100 and published 100..102 before they came back.
+        R r = make_from<R>(100, 50, {.gap_event = sse::event_type("gap")});
+        for (int i = 0; i < 3; ++i) put_ok(r, unset);
+        for (const char* old : {"0", "4", "9", "98"}) {
+            INFO("resuming after " << old);
+            const outcome o = replay_after(r, old);
+            CHECK(o.result.gap); // what the old process published after it is lost
+            CHECK(o.seen == strings{"gap:" + std::string(old), "100", "101", "102"}); // nothing of the new one is
+            CHECK(o.result.replayed == 3);
+        }
+        // 99 is the id just before the history: nothing missed, everything after it.
+        CHECK(replay_after(r, "99").seen == strings{"100", "101", "102"});
+        CHECK(!replay_after(r, "99").result.gap);
+        // Ids of the new process work as usual; an id it never gave out is a gap.
+        CHECK(replay_after(r, "101").seen == strings{"102"});
+        CHECK(replay_after(r, "103").seen == strings{"gap:103"});
+    }
+    SECTION("a restarted process that has published nothing yet: a gap, nothing to replay") {
+        R r = make_from<R>(100, 50);
+        const outcome o = replay_after(r, "7");
+        CHECK(o.result.gap);
+        CHECK(o.seen == strings{});
+        CHECK(!replay_after(r, "99").result.gap); // 100 would be next: nothing missed
+        CHECK(!replay_after(r, unset).result.gap);
+    }
+    SECTION("the last ids: 2^64 - 2 is the largest, then put fails with invalid_argument") {
+        constexpr std::uint64_t max = std::numeric_limits<std::uint64_t>::max();
+        R r = make_from<R>(max - 2, 5);
+        CHECK(put_ok(r, unset).bytes() == "id: 18446744073709551613\ndata: x\n\n");
+        CHECK(put_ok(r, unset).bytes() == "id: 18446744073709551614\ndata: x\n\n");
+        put_fails(r, make_message("x"), {""}, sse::error::invalid_argument);
+        put_fails(r, make_message("x"), {""}, sse::error::invalid_argument);
+        CHECK(replay_after(r, "18446744073709551613").seen == strings{"18446744073709551614"});
+        CHECK(replay_after(r, "18446744073709551612").seen == strings{"18446744073709551613", "18446744073709551614"});
+        CHECK(replay_after(r, "18446744073709551614").seen == strings{});
+        CHECK(!replay_after(r, "18446744073709551614").result.gap);
+        CHECK(replay_after(r, "18446744073709551615").result.gap); // never given out
+    }
+}
+
+} // namespace
+
+TEST_CASE("first_id: automatic ids start there, and ids of an earlier process are a gap before all that is held",
+          "[replayer]") {
+    SECTION("finite_replayer") { check_first_id<sse::finite_replayer>(); }
+    SECTION("valid_replayer") { check_first_id<sse::valid_replayer>(); }
+    SECTION("the default is 0, as go-sse") {
+        sse::finite_replayer r(5, {.auto_ids = true});
+        CHECK(put_ok(r, unset).bytes() == "id: 0\ndata: x\n\n");
+        CHECK(sse::replayer_options{}.first_id == 0);
     }
 }
 

@@ -9,6 +9,7 @@
 // what the server reports (stats(), provider().stats()).
 #include "sse_test.hpp"
 #include "support/loopback.hpp"
+#include "support/streams.hpp"
 
 #include <sse/error.hpp>
 #include <sse/http.hpp>
@@ -39,19 +40,6 @@
 #include <utility>
 #include <vector>
 
-// Under AddressSanitizer the allocator reports the bytes allocated now, which
-// shows memory that grows without bound even where nothing leaks.
-#if defined(__SANITIZE_ADDRESS__)
-#define SSE_TEST_ALLOCATED_BYTES 1
-#elif defined(__has_feature)
-#if __has_feature(address_sanitizer)
-#define SSE_TEST_ALLOCATED_BYTES 1
-#endif
-#endif
-#ifdef SSE_TEST_ALLOCATED_BYTES
-extern "C" std::size_t __sanitizer_get_current_allocated_bytes();
-#endif
-
 namespace {
 
 using namespace std::chrono_literals;
@@ -60,122 +48,15 @@ using sse_test::has_header_line;
 using sse_test::running_server;
 using sse_test::test_client;
 using sse_test::test_clock;
-
-std::string get(std::string_view target = "/", std::string_view headers = "") {
-    return "GET " + std::string(target) + " HTTP/1.1\r\nHost: 127.0.0.1\r\n" + std::string(headers) + "\r\n";
-}
-
-sse::message text(std::string_view data) {
-    sse::message m;
-    m.append_data(data);
-    return m;
-}
-
-// No heartbeats: what a client reads is exactly the events.
-sse::server_options quiet() {
-    sse::server_options o;
-    o.session.heartbeat = 0ms;
-    return o;
-}
-
-// Connects, requests a stream and reads its head, which is then erased from
-// `received`: from there on it holds exactly the event stream.
-std::unique_ptr<test_client> open_stream(unsigned short port, std::string_view target = "/",
-                                         std::string_view headers = "", int receive_buffer = 0) {
-    auto c = std::make_unique<test_client>(port, receive_buffer);
-    REQUIRE(c->connected());
-    REQUIRE(c->send(get(target, headers)));
-    REQUIRE(c->read_until("\r\n\r\n"));
-    REQUIRE(c->received.rfind("HTTP/1.1 200 OK\r\n", 0) == 0);
-    c->received.erase(0, c->received.find("\r\n\r\n") + 4);
-    return c;
-}
-
-// The event with sequence number `seq` of the bulk tests: exactly 1 KiB of
-// data (8 digits, a space, padding), so every frame is 1,032 bytes.
-constexpr std::size_t payload_size = 1024;
-constexpr std::size_t bulk_frame_size = payload_size + 8; // "data: " ... "\n\n"
-
-sse::message bulk_message(int seq) {
-    char digits[16];
-    std::snprintf(digits, sizeof digits, "%08d ", seq);
-    std::string data(digits);
-    data.resize(payload_size, 'x');
-    return text(data);
-}
-
-// The frames of the first bulk messages, made once (the readers compare many).
-constexpr int bulk_frames = 2100;
-
-const std::string& bulk_frame(int seq) {
-    static const std::vector<std::string> frames = [] {
-        std::vector<std::string> v;
-        for (int i = 0; i < bulk_frames; ++i) v.push_back(bulk_message(i).to_string());
-        return v;
-    }();
-    return frames.at(static_cast<std::size_t>(seq));
-}
-
-// Checks a stream of bulk frames as it arrives: consumes whole frames from
-// the front of `received` and compares each with the next expected one
-// (`next`, or with gaps allowed, any later one).
-struct bulk_reader {
-    std::unique_ptr<test_client> client;
-    int next = 0;       // the next sequence number expected
-    bool ok = true;     // every frame so far was exact and in order
-    bool gaps = false;  // frames may be missing (drop_oldest), but never reordered or cut
-
-    void consume() {
-        std::size_t at = 0;
-        const std::string& r = client->received;
-        while (ok && r.size() - at >= bulk_frame_size) {
-            const std::string_view f = std::string_view(r).substr(at, bulk_frame_size);
-            int seq = -1;
-            std::from_chars(f.data() + 6, f.data() + 14, seq);
-            if (seq < next || seq >= bulk_frames || (!gaps && seq != next) || f != bulk_frame(seq)) ok = false;
-            next = seq + 1;
-            at += bulk_frame_size;
-        }
-        client->received.erase(0, at);
-    }
-
-    // Reads until every frame before `until` arrived (true), a mismatch, or the deadline.
-    bool read_through(int until, std::chrono::milliseconds timeout = 10s) {
-        const auto deadline = test_clock::now() + timeout;
-        consume();
-        while (ok && next < until) {
-            if (client->closed() || test_clock::now() >= deadline) return false;
-            client->read_some(std::chrono::duration_cast<std::chrono::milliseconds>(deadline - test_clock::now()));
-            consume();
-        }
-        return ok;
-    }
-};
-
-// Samples a server's queued bytes on a thread every millisecond and keeps the largest.
-template <class Server>
-class queue_sampler {
-public:
-    explicit queue_sampler(Server& s)
-        : thread_([this, &s] {
-              while (!stop_) {
-                  const std::int64_t q = s.stats().queued_bytes;
-                  if (q > max_) max_ = q;
-                  std::this_thread::sleep_for(1ms);
-              }
-          }) {}
-    ~queue_sampler() { stop(); }
-    void stop() {
-        stop_ = true;
-        if (thread_.joinable()) thread_.join();
-    }
-    std::int64_t max() const { return max_; }
-
-private:
-    std::atomic<bool> stop_{false};
-    std::atomic<std::int64_t> max_{0};
-    std::thread thread_;
-};
+using sse_test::bulk_frame;
+using sse_test::bulk_frame_size;
+using sse_test::bulk_message;
+using sse_test::bulk_reader;
+using sse_test::get;
+using sse_test::open_stream;
+using sse_test::queue_sampler;
+using sse_test::quiet;
+using sse_test::text;
 
 // A connection accepted by hand, as a framework would hand it to sse::upgrade:
 // the test's client end, and the server end on an io_context of its own.

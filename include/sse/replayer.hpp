@@ -17,6 +17,7 @@
 #include <cstdint>
 #include <deque>
 #include <functional>
+#include <limits>
 #include <string>
 #include <string_view>
 #include <system_error>
@@ -27,9 +28,18 @@ namespace sse {
 
 /// Configuration shared by the replayers.
 struct replayer_options {
-    /// Assign ids (0, 1, 2, ...) to published messages, which must then have
-    /// none. Without it, every published message must have an id.
+    /// Assign ids (first_id, first_id + 1, ...) to published messages, which
+    /// must then have none. Without it, every published message must have an id.
     bool auto_ids = false;
+    /// The first automatic id. A history lives in one process, so after a
+    /// restart clients come back with ids of the old one: start each process
+    /// above every id an earlier one gave out (e.g. microseconds since the
+    /// epoch at start, while publishing fewer than a million messages a
+    /// second), and an old id is older than the new history, which then
+    /// reports a gap and replays everything it holds, instead of mistaking
+    /// the old id for one of its own. The largest id is 2^64 - 2; a put past
+    /// it fails with sse::error::invalid_argument.
+    std::uint64_t first_id = 0;
     /// The most bytes of serialized messages kept; the oldest go first.
     std::size_t max_bytes = 64 * 1024 * 1024;
     /// When set, a subscriber whose Last-Event-ID is unknown or older than
@@ -47,7 +57,7 @@ class history {
 public:
     using time_point = std::chrono::steady_clock::time_point;
 
-    explicit history(replayer_options options) : options_(std::move(options)) {}
+    explicit history(replayer_options options) : options_(std::move(options)), next_id_(options_.first_id) {}
 
     frame put(const message& m, topic_list topics, time_point expiry, std::error_code& ec) {
         if (topics.empty()) {
@@ -58,6 +68,10 @@ public:
         if (options_.auto_ids) {
             if (m.id.is_set()) {
                 ec = error::id_already_set;
+                return {};
+            }
+            if (next_id_ == std::numeric_limits<std::uint64_t>::max()) {
+                ec = error::invalid_argument; // out of ids: wrapping would break their order
                 return {};
             }
             char digits[24];
@@ -100,7 +114,7 @@ public:
             if (err != std::errc() || ptr != v.data() + v.size() || last >= next_id_) {
                 result.gap = true; // not an id this replayer gave out
             } else if (entries_.empty()) {
-                result.gap = last + 1 < next_id_;
+                result.gap = last + 1 < next_id_; // e.g. an id of an earlier process
             } else {
                 const std::uint64_t oldest = entries_.front().seq;
                 if (last + 1 < oldest) {

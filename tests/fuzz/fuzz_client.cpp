@@ -71,13 +71,14 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* bytes, std::size_t siz
 
     peer& srv = p();
     std::thread server([&] {
-        const int fd = ::accept(srv.listener, nullptr, nullptr);
+        const int fd = fuzz::accept_one(srv.listener);
         if (fd < 0) return;
         fuzz::set_timeouts(fd, 3000);
         char buf[4096];
         std::string req;
         while (req.find("\r\n\r\n") == std::string::npos) { // the client's request head
             const ssize_t n = ::recv(fd, buf, sizeof buf, 0);
+            if (n < 0 && errno == EINTR) continue;
             if (n <= 0) break;
             req.append(buf, static_cast<std::size_t>(n));
         }

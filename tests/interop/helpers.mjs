@@ -26,7 +26,8 @@ export async function until(what, condition, ms = 10000) {
 // it even if the test never gets to kill it.
 export async function startServer(args) {
   assert.ok(serverPath, 'SSE_DEMO_SERVER must name the demo_server executable');
-  const child = spawn(serverPath, ['--host', '127.0.0.1', '--port', '0', '--lifetime', '60', ...args], {
+  // --first-id 0: ids 0, 1, 2, ... that the tests can name (the demo's default is the time).
+  const child = spawn(serverPath, ['--host', '127.0.0.1', '--port', '0', '--lifetime', '60', '--first-id', '0', ...args], {
     stdio: ['ignore', 'pipe', 'inherit'],
   });
   let out = '';

@@ -133,6 +133,7 @@ public:
             out_ = std::exchange(o.out_, -1);
             buffered_ = std::move(o.buffered_);
             port_ = o.port_;
+            first_line_ = std::move(o.first_line_);
             lines_ = std::move(o.lines_);
         }
         return *this;
@@ -190,7 +191,8 @@ public:
         close_all({std::exchange(out_, -1)});
     }
 
-    /// Kills the child at once (SIGKILL: no clean-up, as in a crash) and reaps it.
+    /// Kills the child at once with SIGKILL (no cleanup: as a crash or the OOM killer would) and
+    /// reaps it.
     void kill_now() {
         close_all({std::exchange(in_, -1)});
         if (pid_ > 0) {
@@ -208,6 +210,8 @@ public:
 
     /// The port and the other start-up lines a peer printed (see start_peer).
     unsigned short port() const noexcept { return port_; }
+    /// The line that named the port, and the `extra_lines` after it.
+    const std::string& first_line() const noexcept { return first_line_; }
     const std::vector<std::string>& startup_lines() const noexcept { return lines_; }
 
 private:
@@ -223,6 +227,7 @@ private:
     int out_ = -1;
     std::string buffered_;
     unsigned short port_ = 0;
+    std::string first_line_;
     std::vector<std::string> lines_;
 };
 
@@ -245,6 +250,7 @@ inline child_process start_peer(std::vector<std::string> argv, std::size_t extra
     REQUIRE(port > 0);
     REQUIRE(port < 65536);
     c.port_ = static_cast<unsigned short>(port);
+    c.first_line_ = *first;
     for (std::size_t i = 0; i < extra_lines; ++i) {
         std::optional<std::string> line = c.read_line(timeout);
         REQUIRE(line.has_value());
