@@ -1003,6 +1003,62 @@ TEST_CASE("session: with overflow_policy::close the frame over the budget ends t
     CHECK(counters->queued_bytes == 0);
 }
 
+TEST_CASE("session: a backlog of many small frames goes out in order, in bounded chunks, not copied whole") {
+    accepted_connection conn;
+    auto counters = std::make_shared<sse::session_counters>();
+    sse::session_options so;
+    so.heartbeat = 0ms;
+    so.max_queue_bytes = 8 * 1024 * 1024;
+    so.counters = counters;
+    sse::joe joe;
+    auto session = sse::upgrade(std::move(conn.socket), sse::request{}, joe, {std::string(sse::default_topic)}, so);
+    // The io_context does not run yet: all of it queues, about 4 MB in 40,000 frames.
+    constexpr int frames = 40000;
+    for (int i = 0; i < frames; ++i) {
+        std::string d = std::to_string(i) + " ";
+        d.resize(90, 'x');
+        joe.publish(text(d));
+    }
+    REQUIRE(session->queued_bytes() > 3'900'000);
+#ifdef SSE_TEST_ALLOCATED_BYTES
+    const std::size_t before = __sanitizer_get_current_allocated_bytes();
+    std::size_t peak = before;
+#endif
+    std::thread io([&] { conn.ioc.run_for(60s); });
+    int next = 0;
+    std::size_t at = 0;
+    const auto until = test_clock::now() + 30s;
+    std::string& got = conn.client->received;
+    while (next < frames && test_clock::now() < until && !conn.client->closed()) {
+        conn.client->read_some(10ms);
+        for (std::size_t start; (start = got.find("data: ", at)) != std::string::npos;) {
+            const std::size_t end = got.find("\n\n", start);
+            if (end == std::string::npos) break;
+            int seq = -1;
+            std::from_chars(got.data() + start + 6, got.data() + end, seq);
+            REQUIRE(seq == next); // in order, none missing
+            ++next;
+            at = end + 2;
+        }
+        got.erase(0, at);
+        at = 0;
+#ifdef SSE_TEST_ALLOCATED_BYTES
+        const std::size_t now = __sanitizer_get_current_allocated_bytes();
+        const std::size_t mine = got.capacity(); // the test's own buffer
+        peak = std::max(peak, now > mine ? now - mine : 0);
+#endif
+    }
+    conn.ioc.stop();
+    io.join();
+    CHECK(next == frames);
+    CHECK(counters->queued_bytes == 0);
+    CHECK(counters->frames_written == static_cast<std::uint64_t>(frames));
+#ifdef SSE_TEST_ALLOCATED_BYTES
+    INFO("allocated before the drain " << before << ", peak during it " << peak);
+    CHECK(peak < before + 1024 * 1024); // a copy of the whole backlog would be 4 MB
+#endif
+}
+
 TEST_CASE("session: a stalled drop_oldest session's memory stays bounded however much is published") {
     accepted_connection conn;
     auto counters = std::make_shared<sse::session_counters>();

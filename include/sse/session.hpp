@@ -120,8 +120,11 @@ inline const frame& heartbeat_frame() {
 }
 
 // Writes at most this many buffers at once (Asio gathers up to 64 per
-// system call); a larger batch is copied into one buffer instead.
+// system call); more, smaller frames are copied into one buffer of at most
+// max_copy bytes instead, so a backlog costs a bounded copy per write, not a
+// copy of the whole backlog.
 inline constexpr std::size_t max_gather = 64;
+inline constexpr std::size_t max_copy = 64 * 1024;
 
 } // namespace detail
 
@@ -301,29 +304,35 @@ private:
         });
     }
 
-    // Takes everything queued and writes it with one gathered write.
+    // Writes what is queued: everything, in one gathered write when it is at
+    // most max_gather frames; else in chunks of 64 frames or max_copy bytes.
+    // What is queued while a batch is being written waits for the next batch.
     void write_pending() {
         {
             std::lock_guard lock(mutex_);
             if (closed_) return;
-            if (pending_head_ == pending_.size()) {
-                // Idle: give back what a burst grew, so an idle stream costs little memory.
-                if (pending_.capacity() > idle_capacity) std::vector<frame>().swap(pending_);
-                pending_.clear();
-                pending_head_ = 0;
-                write_scheduled_ = false;
-                if (closing_) finishing_ = true;
-            } else {
-                if (pending_head_ == 0) {
-                    writing_.swap(pending_); // the two queues trade buffers: no copy, no allocation
+            if (write_at_ == writing_.size()) { // the batch is out: take the next one
+                writing_.clear();
+                write_at_ = 0;
+                if (pending_head_ == pending_.size()) {
+                    // Idle: give back what a burst grew, so an idle stream costs little memory.
+                    if (pending_.capacity() > idle_capacity) std::vector<frame>().swap(pending_);
+                    pending_.clear();
+                    pending_head_ = 0;
+                    write_scheduled_ = false;
+                    if (closing_) finishing_ = true;
                 } else {
-                    writing_.assign(std::make_move_iterator(pending_.begin() + static_cast<std::ptrdiff_t>(pending_head_)),
-                                    std::make_move_iterator(pending_.end()));
+                    if (pending_head_ == 0) {
+                        writing_.swap(pending_); // the two queues trade buffers: no copy, no allocation
+                    } else {
+                        writing_.assign(std::make_move_iterator(pending_.begin() + static_cast<std::ptrdiff_t>(pending_head_)),
+                                        std::make_move_iterator(pending_.end()));
+                    }
+                    pending_.clear();
+                    pending_head_ = 0;
+                    in_flight_bytes_ = pending_bytes_;
+                    pending_bytes_ = 0;
                 }
-                pending_.clear();
-                pending_head_ = 0;
-                in_flight_bytes_ = pending_bytes_;
-                pending_bytes_ = 0;
             }
         }
         if (writing_.empty()) {
@@ -334,12 +343,28 @@ private:
             return;
         }
         buffers_.clear();
-        if (writing_.size() <= detail::max_gather) {
-            for (const frame& f : writing_) buffers_.emplace_back(f.data(), f.size());
-        } else {
+        chunk_frames_ = 0;
+        chunk_bytes_ = 0;
+        const std::size_t left = writing_.size() - write_at_;
+        std::size_t first_bytes = 0; // of the next max_gather frames
+        for (std::size_t i = 0; i < std::min(left, detail::max_gather); ++i) first_bytes += writing_[write_at_ + i].size();
+        if (left <= detail::max_gather || first_bytes >= detail::max_copy) {
+            chunk_frames_ = std::min(left, detail::max_gather);
+            chunk_bytes_ = first_bytes;
+            for (std::size_t i = 0; i < chunk_frames_; ++i) {
+                const frame& f = writing_[write_at_ + i];
+                buffers_.emplace_back(f.data(), f.size());
+            }
+        } else { // many small frames: copy as many as fit
             scratch_.clear();
-            scratch_.reserve(in_flight_bytes_);
-            for (const frame& f : writing_) scratch_.append(f.bytes());
+            scratch_.reserve(detail::max_copy);
+            for (std::size_t i = write_at_; i < writing_.size(); ++i) {
+                const std::size_t n = writing_[i].size();
+                if (chunk_frames_ >= detail::max_gather && scratch_.size() + n > detail::max_copy) break;
+                scratch_.append(writing_[i].bytes());
+                ++chunk_frames_;
+            }
+            chunk_bytes_ = scratch_.size();
             buffers_.emplace_back(scratch_.data(), scratch_.size());
         }
         // A span, not the vector: the operation copies its buffer sequence.
@@ -348,17 +373,16 @@ private:
     }
 
     void on_written(std::error_code ec, std::size_t n) {
-        const std::size_t frames = writing_.size();
+        const std::size_t frames = chunk_frames_;
         // A heartbeat alone is not traffic: the next one is due a whole interval after it.
-        const bool only_heartbeat = frames == 1 && writing_.front().same_bytes(detail::heartbeat_frame());
-        std::size_t flushed = 0;
+        const bool only_heartbeat = frames == 1 && writing_[write_at_].same_bytes(detail::heartbeat_frame());
+        for (std::size_t i = write_at_; i < write_at_ + frames; ++i) writing_[i] = frame(); // let go of the bytes now
+        write_at_ += frames;
         {
             std::lock_guard lock(mutex_);
-            flushed = in_flight_bytes_;
-            in_flight_bytes_ = 0;
+            in_flight_bytes_ -= chunk_bytes_;
         }
-        add_queued(-static_cast<std::int64_t>(flushed));
-        writing_.clear();
+        add_queued(-static_cast<std::int64_t>(chunk_bytes_));
         if (ec) return do_abort(ec);
         count(&session_counters::frames_written, frames);
         count(&session_counters::bytes_written, n);
@@ -487,7 +511,10 @@ private:
     std::unique_ptr<detail::handle_base> handle_;
 
     // Used on the executor only.
-    std::vector<frame> writing_;
+    std::vector<frame> writing_;       // the batch being written...
+    std::size_t write_at_ = 0;         // ... from this frame on
+    std::size_t chunk_frames_ = 0;     // the frames and bytes of the write under way
+    std::size_t chunk_bytes_ = 0;
     std::vector<asio::const_buffer> buffers_;
     std::string scratch_;
     std::string head_;
