@@ -10,15 +10,21 @@
 namespace sse {
 
 namespace detail {
-// Finds line ends in one buffer, scanning every byte at most once for CR and
-// once for LF however the lines are cut (no rescans, so long lines stay linear).
+// Finds line ends in one buffer. The first 256 bytes of a line are scanned
+// inline (most lines end there); beyond, memchr (the C library's, tuned for
+// the machine) looks for LF, and for CR once per buffer unless CRs occur:
+// every byte is scanned at most once for each however the lines are cut, so
+// long lines stay linear.
 class eol_finder {
 public:
-    explicit eol_finder(const char* end) noexcept : end_(end) {}
+    eol_finder(const char* begin, const char* end) noexcept : begin_(begin), end_(end) {}
 
     /// The first CR or LF at or after `from`, or end.
     const char* find(const char* from) noexcept {
-        if (next_cr_ < from) {
+        if (end_ - from < inline_span) return find_eol(begin_, from, end_);
+        for (const char* const stop = from + inline_span; from < stop; from += 64)
+            if (const char* e = find_eol64(from)) return e;
+        if (next_cr_ == nullptr || next_cr_ < from) {
             const void* c = std::memchr(from, '\r', static_cast<std::size_t>(end_ - from));
             next_cr_ = c ? static_cast<const char*>(c) : end_;
         }
@@ -27,9 +33,50 @@ public:
     }
 
 private:
+    static constexpr std::ptrdiff_t inline_span = 256; // a multiple of 64
+
+    const char* begin_;
     const char* end_;
-    const char* next_cr_ = nullptr; // next CR at or after the last search, or end
+    const char* next_cr_ = nullptr; // next CR at or after the last long search, or end
 };
+
+// Whether a line of n > 4 bytes at p starts with "data:" (one compare, no call).
+inline bool starts_with_data_colon(const char* p) noexcept {
+    return std::memcmp(p, "data", 4) == 0 && p[4] == ':';
+}
+
+// The field a line that is not a comment names, told from its first bytes
+// (names are case-sensitive, never trimmed, and end at the first colon), and
+// its value: after the colon, one leading space removed; empty without colon.
+inline field_name known_field(std::string_view line, std::string_view& value) noexcept {
+    const auto named = [&](std::string_view name, field_name f) {
+        const std::size_t k = name.size();
+        if (line.size() < k || std::memcmp(line.data(), name.data(), k) != 0) return field_name::unknown;
+        if (line.size() == k) {
+            value = {};
+            return f;
+        }
+        if (line[k] != ':') return field_name::unknown;
+        value = line.substr(k + 1);
+        if (!value.empty() && value.front() == ' ') value.remove_prefix(1);
+        return f;
+    };
+    switch (line.front()) {
+    case 'd': return named("data", field_name::data);
+    case 'i': return named("id", field_name::id);
+    case 'e': return named("event", field_name::event);
+    case 'r': return named("retry", field_name::retry);
+    default: return field_name::unknown;
+    }
+}
+
+// Whether [p, p + n) holds no NUL (an id holding one is ignored).
+inline bool no_nul(const char* p, std::size_t n) noexcept {
+    if (n > 16) return std::memchr(p, '\0', n) == nullptr;
+    for (std::size_t i = 0; i < n; ++i)
+        if (p[i] == '\0') return false;
+    return true;
+}
 } // namespace detail
 
 SSE_DECL void parser::feed_impl(std::string_view bytes, detail::event_callback_ref on_event, std::error_code& ec) {
@@ -37,8 +84,8 @@ SSE_DECL void parser::feed_impl(std::string_view bytes, detail::event_callback_r
         ec = failure_;
         return;
     }
-    ec.clear();
-    if (bytes.empty()) return; // (and its data() may be null, which memchr must not see)
+    if (ec) ec.clear(); // (clear() calls system_category(): not per feed)
+    if (bytes.empty()) return; // (and its data() may be null, which memcpy must not see)
     const char* p = bytes.data();
     const char* const end = p + bytes.size();
 
@@ -53,8 +100,12 @@ SSE_DECL void parser::feed_impl(std::string_view bytes, detail::event_callback_r
         } else if (p == end) {
             return; // maybe a BOM cut short: decide on the next bytes
         } else {
-            line_.assign(bom, bom_seen_); // not a BOM: those bytes begin the first line
             bom_done_ = true;
+            if (bom_seen_ > 0) { // not a BOM: those bytes begin the first line
+                line_.assign(bom, bom_seen_);
+                partial_size_ = bom_seen_;
+                partial_ = partial_line::held;
+            }
         }
     }
     if (skip_lf_ && p < end) {
@@ -74,7 +125,6 @@ SSE_DECL void parser::feed_impl(std::string_view bytes, detail::event_callback_r
         }
     } own_data{*this};
 
-    detail::eol_finder eols(end);
     auto after_eol = [&](const char* eol) {
         const char* next = eol + 1;
         if (*eol == '\r') {
@@ -87,23 +137,14 @@ SSE_DECL void parser::feed_impl(std::string_view bytes, detail::event_callback_r
         return next;
     };
 
-    if (!line_.empty()) { // finish the line the previous feed left open
+    detail::eol_finder eols(bytes.data(), end);
+    if (partial_ != partial_line::none && p < end) { // finish the line the previous feed left open
         const char* eol = eols.find(p);
-        if (fail_if_over(p, eol)) {
+        if (!continue_line(p, eol, eol == end, on_event)) {
             ec = failure_;
             return;
         }
-        line_.append(p, eol);
         if (eol == end) return;
-        struct clear_on_exit {
-            std::string& s;
-            ~clear_on_exit() { s.clear(); }
-        } clear_line{line_};
-        process_line(line_, false, on_event);
-        if (failure_) {
-            ec = failure_;
-            return;
-        }
         p = after_eol(eol);
     }
 
@@ -115,32 +156,147 @@ SSE_DECL void parser::feed_impl(std::string_view bytes, detail::event_callback_r
         }
         const char* eol = eols.find(p);
         if (eol == end) {
-            if (fail_if_over(p, end)) {
+            if (!fits_partial(static_cast<std::size_t>(end - p), *p == ':')) {
                 ec = failure_;
                 return;
             }
-            line_.assign(p, end);
+            keep_partial(p, end);
             break;
         }
-        process_line(std::string_view(p, static_cast<std::size_t>(eol - p)), true, on_event);
-        if (SSE_UNLIKELY(bool(failure_))) {
-            ec = failure_;
-            return;
+        const std::size_t n = static_cast<std::size_t>(eol - p);
+        if (n > 4 && detail::starts_with_data_colon(p)) { // most lines: handled here, without a call
+            if (!count_field_line(n)) {
+                ec = failure_;
+                return;
+            }
+            const char* v = p + 5; // (*eol is CR or LF, so reading *v is fine even when v == eol)
+            if (*v == ' ') ++v;
+            add_data(v, eol, true);
+        } else {
+            process_line(std::string_view(p, n), true, on_event);
+            if (SSE_UNLIKELY(bool(failure_))) {
+                ec = failure_;
+                return;
+            }
         }
         p = after_eol(eol);
     }
 }
 
-// Whether the unterminated line (line_, then [from, to)) is already too big.
-// A comment does not count toward its event, but it is held whole until its
-// line ends, so it alone is limited (process_line checks the same bound, so
-// the outcome does not depend on where the input was cut).
-SSE_DECL bool parser::fail_if_over(const char* from, const char* to) {
-    const bool comment = (line_.empty() ? *from : line_.front()) == ':';
+// Whether the unterminated line may grow by `more` bytes. A comment does not
+// count toward its event, but it is held whole until its line ends, so it
+// alone is limited (process_line checks the same bound, so the outcome does
+// not depend on where the input was cut).
+SSE_DECL bool parser::fits_partial(std::size_t more, bool comment) {
     const std::size_t counted = comment ? 0 : event_size_;
-    if (counted + line_.size() + static_cast<std::size_t>(to - from) <= options_.max_event_size) return false;
+    if (counted + partial_size_ + more <= options_.max_event_size) return true;
     failure_ = error::event_too_large;
+    return false;
+}
+
+// A field line of `size` bytes (without its line break) ended.
+SSE_DECL bool parser::count_field_line(std::size_t size) {
+    event_size_ += size + 1;
+    if (event_size_ <= options_.max_event_size) return true;
+    failure_ = error::event_too_large;
+    return false;
+}
+
+// How to keep the start [from, from + n) of a line a feed ends in (n > 0):
+// a data value streams into data_, so a long line cut into many feeds is
+// copied once; an unknown field is only counted; anything else (a comment, a
+// field whose value is needed whole, a start too short to tell like "dat" or
+// "data:") is held.
+SSE_DECL parser::partial_line parser::partial_kind(const char* from, std::size_t n) const noexcept {
+    if (n > 5 && detail::starts_with_data_colon(from)) return partial_line::data; // (n > 5: the space is known)
+    if (*from == ':') return partial_line::held;
+    const detail::field f = detail::split_known_field(std::string_view(from, n));
+    const bool told = f.name.size() < n; // a colon was seen, or the name is too long to be known
+    return told && detail::classify(f.name) == detail::field_name::unknown ? partial_line::skipped
+                                                                           : partial_line::held;
+}
+
+// Keeps [from, to), the start of a line the feed ends in (size already checked).
+SSE_DECL void parser::keep_partial(const char* from, const char* to) {
+    const std::size_t n = static_cast<std::size_t>(to - from);
+    partial_size_ = n;
+    partial_ = partial_kind(from, n);
+    if (partial_ == partial_line::data) {
+        const char* v = from + 5;
+        if (*v == ' ') ++v;
+        add_data(v, to, false);
+    } else if (partial_ == partial_line::held) {
+        line_.assign(from, n);
+    }
+}
+
+// Continues the unterminated line with [from, to), which ends it unless `cut`.
+SSE_DECL bool parser::continue_line(const char* from, const char* to, bool cut, detail::event_callback_ref& on_event) {
+    const std::size_t more = static_cast<std::size_t>(to - from);
+    if (!fits_partial(more, partial_ == partial_line::held && line_.data()[0] == ':')) return false;
+    switch (partial_) {
+    case partial_line::held:
+        line_.append(from, more);
+        partial_size_ = line_.size();
+        if (cut) {
+            // Maybe the line can be told now ("dat" became "data: x"): stream it from here on.
+            if (line_.size() > 5 && line_.data()[0] != ':') {
+                partial_ = partial_kind(line_.data(), line_.size());
+                if (partial_ == partial_line::data) {
+                    const char* v = line_.data() + 5;
+                    if (*v == ' ') ++v;
+                    add_data(v, line_.data() + line_.size(), false);
+                }
+                if (partial_ != partial_line::held) line_.clear();
+            }
+            return true;
+        }
+        {
+            partial_ = partial_line::none;
+            partial_size_ = 0;
+            struct clear_on_exit {
+                detail::byte_buffer& b;
+                ~clear_on_exit() { b.clear(); }
+            } clear_line{line_};
+            process_line(line_.view(), false, on_event);
+        }
+        return !failure_;
+    case partial_line::data:
+        data_.append(from, more);
+        partial_size_ += more;
+        if (cut) return true;
+        partial_ = partial_line::none;
+        return count_field_line(std::exchange(partial_size_, 0));
+    case partial_line::skipped:
+        partial_size_ += more;
+        if (cut) return true;
+        partial_ = partial_line::none;
+        return count_field_line(std::exchange(partial_size_, 0));
+    case partial_line::none: break;
+    }
     return true;
+}
+
+// A data line's value: the first stays in the caller's bytes when they are
+// `stable` (until the feed returns); the second and later are joined by LF.
+SSE_DECL void parser::add_data(const char* from, const char* to, bool stable) {
+    const std::size_t n = static_cast<std::size_t>(to - from);
+    if (!has_data_) {
+        has_data_ = true;
+        if (stable) {
+            data_view_ = std::string_view(from, n);
+            data_in_view_ = true;
+        } else {
+            data_.assign(from, n);
+        }
+        return;
+    }
+    if (data_in_view_) {
+        data_.assign(data_view_);
+        data_in_view_ = false;
+    }
+    data_.push_back('\n');
+    data_.append(from, n);
 }
 
 SSE_DECL void parser::process_line(std::string_view line, bool stable, detail::event_callback_ref& on_event) {
@@ -160,48 +316,27 @@ SSE_DECL void parser::process_line(std::string_view line, bool stable, detail::e
         }
         return;
     }
-    event_size_ += line.size() + 1;
-    if (event_size_ > options_.max_event_size) {
-        failure_ = error::event_too_large;
-        return;
-    }
-    const detail::field f = detail::split_known_field(line);
-    switch (detail::classify(f.name)) {
-    case detail::field_name::data:
-        if (!has_data_) {
-            has_data_ = true;
-            if (stable) {
-                data_view_ = f.value;
-                data_in_view_ = true;
-            } else {
-                data_.assign(f.value);
-            }
-        } else {
-            if (data_in_view_) {
-                data_.assign(data_view_);
-                data_in_view_ = false;
-            }
-            data_.push_back('\n');
-            data_.append(f.value);
-        }
-        break;
-    case detail::field_name::event: type_.assign(f.value); break;
+    if (!count_field_line(line.size())) return;
+    std::string_view value;
+    switch (detail::known_field(line, value)) {
+    case detail::field_name::data: add_data(value.data(), value.data() + value.size(), stable); break;
+    case detail::field_name::event: type_.assign(value); break;
     case detail::field_name::id:
-        if (f.value.find('\0') == std::string_view::npos) { // (an empty value may have no data pointer)
-            id_buffer_.assign(f.value);
+        if (detail::no_nul(value.data(), value.size())) {
+            id_buffer_.assign(value);
             id_pending_ = true;
         }
         break;
     case detail::field_name::retry:
-        if (const auto ms = detail::parse_retry(f.value)) retry_ = *ms;
+        if (const auto ms = detail::parse_retry(value)) retry_ = *ms;
         break;
     case detail::field_name::unknown: break;
     }
 }
 
 SSE_DECL void parser::dispatch(detail::event_callback_ref& on_event) {
-    if (id_pending_) {
-        last_event_id_ = id_buffer_;
+    if (id_pending_) { // (id_buffer_ is read only while pending: a swap commits it without a copy)
+        last_event_id_.swap(id_buffer_);
         id_pending_ = false;
     }
     event_size_ = 0;
@@ -218,25 +353,24 @@ SSE_DECL void parser::dispatch(detail::event_callback_ref& on_event) {
             self.type_.clear();
         }
     } clear_event{*this};
-    const event_view ev{type_.empty() ? std::string_view("message") : std::string_view(type_),
-                        data_in_view_ ? data_view_ : std::string_view(data_), last_event_id_};
+    const event_view ev{type_.empty() ? std::string_view("message") : type_.view(),
+                        data_in_view_ ? data_view_ : data_.view(), last_event_id_.view()};
     on_event(ev);
 }
 
 SSE_DECL bool parser::finish() noexcept {
-    const bool dropped = has_data_ || !line_.empty() || !type_.empty() || id_pending_ || event_size_ > 0 ||
-                         (!bom_done_ && bom_seen_ > 0);
+    const bool dropped = has_data_ || partial_ != partial_line::none || !type_.empty() || id_pending_ ||
+                         event_size_ > 0 || (!bom_done_ && bom_seen_ > 0);
     line_.clear();
+    partial_ = partial_line::none;
+    partial_size_ = 0;
     data_.clear();
     data_view_ = {};
     has_data_ = false;
     data_in_view_ = false;
     type_.clear();
     event_size_ = 0;
-    if (id_pending_) { // an id of an event that never ended is not committed
-        id_buffer_ = last_event_id_;
-        id_pending_ = false;
-    }
+    id_pending_ = false; // an id of an event that never ended is not committed
     skip_lf_ = false;
     bom_seen_ = 0;
     bom_done_ = false;
