@@ -92,7 +92,7 @@ public:
 
     /// The stream's last event id (committed at each blank line, as the spec
     /// says; an `id:` of an event not yet ended is not in it).
-    std::string_view last_event_id() const noexcept { return last_event_id_.view(); }
+    std::string_view last_event_id() const noexcept { return ids_[committed_id_].view(); }
 
     /// The stream ended: drops the incomplete event (per the spec, never
     /// dispatched) and gets ready for a new stream, where a BOM may come
@@ -147,9 +147,11 @@ private:
     bool has_data_ = false;      // the spec's "data buffer is not empty"
     bool data_in_view_ = false;  // data_view_ holds the data, not data_
     detail::byte_buffer type_;          // empty: "message"
-    detail::byte_buffer id_buffer_;     // the spec's last event ID buffer, when id_pending_
-    detail::byte_buffer last_event_id_; // the committed last event ID string
-    bool id_pending_ = false;    // id_buffer_ changed since the last blank line
+    // The spec's last event ID string is ids_[committed_id_]; its last event ID
+    // buffer, when it differs (an id: line since the last blank line), the other.
+    detail::byte_buffer ids_[2];
+    unsigned char committed_id_ = 0; // 0 or 1
+    unsigned char id_pending_ = 0;   // 1: ids_[committed_id_ ^ 1] is the buffer, to commit
     std::size_t event_size_ = 0; // bytes of the current event's field lines
     std::optional<std::chrono::milliseconds> retry_;
 };

@@ -154,26 +154,36 @@ SSE_DECL void parser::feed_impl(std::string_view bytes, detail::event_callback_r
             p = after_eol(p);
             continue;
         }
-        const char* eol = eols.find(p);
-        if (eol == end) {
-            if (!fits_partial(static_cast<std::size_t>(end - p), *p == ':')) {
-                ec = failure_;
-                return;
-            }
-            keep_partial(p, end);
-            break;
-        }
-        const std::size_t n = static_cast<std::size_t>(eol - p);
-        if (n > 4 && detail::starts_with_data_colon(p)) { // most lines: handled here, without a call
-            if (!count_field_line(n)) {
-                ec = failure_;
-                return;
-            }
-            const char* v = p + 5; // (*eol is CR or LF, so reading *v is fine even when v == eol)
+        const char* eol;
+        if (end - p > 5 && detail::starts_with_data_colon(p)) { // most lines: handled here, without a call
+            // (Told before the search for its end: how long it is depends on what it is.)
+            const char* v = p + 5;
             if (*v == ' ') ++v;
+            eol = eols.find(v);
+            if (eol == end) {
+                if (!fits_partial(static_cast<std::size_t>(end - p), false)) {
+                    ec = failure_;
+                    return;
+                }
+                keep_partial(p, end);
+                break;
+            }
+            if (!count_field_line(static_cast<std::size_t>(eol - p))) {
+                ec = failure_;
+                return;
+            }
             add_data(v, eol, true);
         } else {
-            process_line(std::string_view(p, n), true, on_event);
+            eol = eols.find(p);
+            if (eol == end) {
+                if (!fits_partial(static_cast<std::size_t>(end - p), *p == ':')) {
+                    ec = failure_;
+                    return;
+                }
+                keep_partial(p, end);
+                break;
+            }
+            process_line(std::string_view(p, static_cast<std::size_t>(eol - p)), true, on_event);
             if (SSE_UNLIKELY(bool(failure_))) {
                 ec = failure_;
                 return;
@@ -323,8 +333,8 @@ SSE_DECL void parser::process_line(std::string_view line, bool stable, detail::e
     case detail::field_name::event: type_.assign(value); break;
     case detail::field_name::id:
         if (detail::no_nul(value.data(), value.size())) {
-            id_buffer_.assign(value);
-            id_pending_ = true;
+            ids_[committed_id_ ^ 1u].assign(value);
+            id_pending_ = 1;
         }
         break;
     case detail::field_name::retry:
@@ -335,10 +345,8 @@ SSE_DECL void parser::process_line(std::string_view line, bool stable, detail::e
 }
 
 SSE_DECL void parser::dispatch(detail::event_callback_ref& on_event) {
-    if (id_pending_) { // (id_buffer_ is read only while pending: a swap commits it without a copy)
-        last_event_id_.swap(id_buffer_);
-        id_pending_ = false;
-    }
+    committed_id_ ^= id_pending_; // (commits a pending id without a copy, or a branch)
+    id_pending_ = 0;
     event_size_ = 0;
     if (!has_data_) {
         type_.clear();
@@ -353,8 +361,11 @@ SSE_DECL void parser::dispatch(detail::event_callback_ref& on_event) {
             self.type_.clear();
         }
     } clear_event{*this};
-    const event_view ev{type_.empty() ? std::string_view("message") : type_.view(),
-                        data_in_view_ ? data_view_ : data_.view(), last_event_id_.view()};
+    // (Selects, not branches: which way they go differs from event to event.)
+    std::string_view type = type_.view(), data = data_.view();
+    if (type.empty()) type = "message";
+    if (data_in_view_) data = data_view_;
+    const event_view ev{type, data, ids_[committed_id_].view()};
     on_event(ev);
 }
 
@@ -370,7 +381,7 @@ SSE_DECL bool parser::finish() noexcept {
     data_in_view_ = false;
     type_.clear();
     event_size_ = 0;
-    id_pending_ = false; // an id of an event that never ended is not committed
+    id_pending_ = 0; // an id of an event that never ended is not committed
     skip_lf_ = false;
     bom_seen_ = 0;
     bom_done_ = false;
@@ -380,8 +391,9 @@ SSE_DECL bool parser::finish() noexcept {
 
 SSE_DECL void parser::reset() noexcept {
     finish();
-    id_buffer_.clear();
-    last_event_id_.clear();
+    ids_[0].clear();
+    ids_[1].clear();
+    committed_id_ = 0;
     retry_.reset();
 }
 
