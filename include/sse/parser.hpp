@@ -123,7 +123,9 @@ private:
     SSE_DECL partial_line partial_kind(const char* from, std::size_t n) const noexcept;
     SSE_DECL void keep_partial(const char* from, const char* to);
     SSE_DECL void process_line(std::string_view line, bool stable, detail::event_callback_ref& on_event);
+    SSE_DECL bool process_field(std::string_view line, bool stable);
     SSE_DECL void add_data(const char* from, const char* to, bool stable);
+    SSE_DECL std::size_t readable(std::string_view value, bool stable) const noexcept;
     SSE_DECL bool count_field_line(std::size_t size);
     SSE_DECL bool fits_partial(std::size_t more, bool comment);
     SSE_DECL void dispatch(detail::event_callback_ref& on_event);
@@ -140,6 +142,7 @@ private:
     bool bom_done_ = false;      // past the place where a BOM may be
     bool skip_lf_ = false;       // the previous feed ended with CR: a leading LF ends nothing
     std::error_code failure_;
+    const char* feed_end_ = nullptr; // the end of the bytes being fed (only read during feed)
 
     // Event state.
     detail::byte_buffer data_;   // data lines joined by LF

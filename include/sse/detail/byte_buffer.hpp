@@ -2,6 +2,8 @@
 #ifndef SSE_DETAIL_BYTE_BUFFER_HPP
 #define SSE_DETAIL_BYTE_BUFFER_HPP
 
+#include <sse/detail/config.hpp>
+
 #include <cstddef>
 #include <cstring>
 #include <memory>
@@ -37,7 +39,7 @@ public:
     std::string_view view() const noexcept { return {data_.get(), size_}; }
 
     void clear() noexcept { size_ = 0; }
-    void assign(const char* p, std::size_t n) {
+    SSE_ALWAYS_INLINE void assign(const char* p, std::size_t n) {
         if (n > capacity_) {
             grow_and_append(p, n, 0);
         } else {
@@ -46,13 +48,48 @@ public:
         }
     }
     void assign(std::string_view s) { assign(s.data(), s.size()); }
-    void append(const char* p, std::size_t n) {
+
+    /// assign(p, n) and append(sep, p, n) where `readable` bytes from p may
+    /// be read (the buffer p is in goes on past p + n): a short value, up to
+    /// short_copy bytes, is copied as one block of that fixed size, which
+    /// costs less than a call to memcpy that has to decide on the size (the
+    /// bytes past n land in spare capacity and are overwritten later).
+    static constexpr std::size_t short_copy = 64;
+    SSE_ALWAYS_INLINE void assign(const char* p, std::size_t n, std::size_t readable) {
+        if (n <= short_copy && readable >= short_copy && capacity_ >= short_copy) {
+            std::memcpy(data_.get(), p, short_copy);
+            size_ = n;
+        } else {
+            assign(p, n);
+        }
+    }
+    SSE_ALWAYS_INLINE void append(char sep, const char* p, std::size_t n, std::size_t readable) {
+        if (n <= short_copy && readable >= short_copy && capacity_ - size_ > short_copy) {
+            data_[size_] = sep;
+            std::memcpy(data_.get() + size_ + 1, p, short_copy);
+            size_ += n + 1;
+        } else {
+            append(sep, p, n);
+        }
+    }
+    SSE_ALWAYS_INLINE void append(const char* p, std::size_t n) {
         if (n > capacity_ - size_) {
             grow_and_append(p, n, size_);
         } else {
             if (n != 0) std::memcpy(data_.get() + size_, p, n);
             size_ += n;
         }
+    }
+    /// Appends `sep`, then n bytes (one check for room, for joining lines).
+    SSE_ALWAYS_INLINE void append(char sep, const char* p, std::size_t n) {
+        if (n >= capacity_ - size_) {
+            push_back(sep);
+            append(p, n);
+            return;
+        }
+        data_[size_] = sep;
+        if (n != 0) std::memcpy(data_.get() + size_ + 1, p, n);
+        size_ += n + 1;
     }
     void push_back(char c) {
         if (size_ == capacity_) grow_and_append(&c, 1, size_);
@@ -67,7 +104,7 @@ public:
 private:
     // Keeps the first `keep` bytes, then appends: the old memory is freed
     // only after the copy, so `p` may point into it.
-    void grow_and_append(const char* p, std::size_t n, std::size_t keep) {
+    SSE_NOINLINE void grow_and_append(const char* p, std::size_t n, std::size_t keep) {
         std::size_t capacity = capacity_ < 32 ? 64 : capacity_ * 2;
         if (capacity < keep + n) capacity = keep + n;
         std::unique_ptr<char[]> bigger(new char[capacity]);

@@ -20,10 +20,17 @@ public:
     eol_finder(const char* begin, const char* end) noexcept : begin_(begin), end_(end) {}
 
     /// The first CR or LF at or after `from`, or end.
-    const char* find(const char* from) noexcept {
+    SSE_ALWAYS_INLINE const char* find(const char* from) noexcept {
         if (end_ - from < inline_span) return find_eol(begin_, from, end_);
         for (const char* const stop = from + inline_span; from < stop; from += 64)
             if (const char* e = find_eol64(from)) return e;
+        return find_long(from);
+    }
+
+private:
+    static constexpr std::ptrdiff_t inline_span = 256; // a multiple of 64
+
+    SSE_NOINLINE const char* find_long(const char* from) noexcept {
         if (next_cr_ == nullptr || next_cr_ < from) {
             const void* c = std::memchr(from, '\r', static_cast<std::size_t>(end_ - from));
             next_cr_ = c ? static_cast<const char*>(c) : end_;
@@ -31,9 +38,6 @@ public:
         const void* lf = std::memchr(from, '\n', static_cast<std::size_t>(next_cr_ - from));
         return lf ? static_cast<const char*>(lf) : next_cr_;
     }
-
-private:
-    static constexpr std::ptrdiff_t inline_span = 256; // a multiple of 64
 
     const char* begin_;
     const char* end_;
@@ -48,24 +52,27 @@ inline bool starts_with_data_colon(const char* p) noexcept {
 // The field a line that is not a comment names, told from its first bytes
 // (names are case-sensitive, never trimmed, and end at the first colon), and
 // its value: after the colon, one leading space removed; empty without colon.
-inline field_name known_field(std::string_view line, std::string_view& value) noexcept {
-    const auto named = [&](std::string_view name, field_name f) {
-        const std::size_t k = name.size();
-        if (line.size() < k || std::memcmp(line.data(), name.data(), k) != 0) return field_name::unknown;
-        if (line.size() == k) {
-            value = {};
-            return f;
-        }
-        if (line[k] != ':') return field_name::unknown;
-        value = line.substr(k + 1);
-        if (!value.empty() && value.front() == ' ') value.remove_prefix(1);
+template <std::size_t K>
+inline field_name named_field(std::string_view line, const char (&name)[K], field_name f,
+                                                std::string_view& value) noexcept {
+    constexpr std::size_t k = K - 1;
+    if (line.size() < k || std::memcmp(line.data(), name, k) != 0) return field_name::unknown;
+    if (line.size() == k) {
+        value = {};
         return f;
-    };
+    }
+    if (line[k] != ':') return field_name::unknown;
+    const std::size_t skip = k + 1 + (line.size() > k + 1 && line[k + 1] == ' '); // one leading space goes
+    value = std::string_view(line.data() + skip, line.size() - skip);
+    return f;
+}
+
+inline field_name known_field(std::string_view line, std::string_view& value) noexcept {
     switch (line.front()) {
-    case 'd': return named("data", field_name::data);
-    case 'i': return named("id", field_name::id);
-    case 'e': return named("event", field_name::event);
-    case 'r': return named("retry", field_name::retry);
+    case 'd': return named_field(line, "data", field_name::data, value);
+    case 'i': return named_field(line, "id", field_name::id, value);
+    case 'e': return named_field(line, "event", field_name::event, value);
+    case 'r': return named_field(line, "retry", field_name::retry, value);
     default: return field_name::unknown;
     }
 }
@@ -88,6 +95,7 @@ SSE_DECL void parser::feed_impl(std::string_view bytes, detail::event_callback_r
     if (bytes.empty()) return; // (and its data() may be null, which memcpy must not see)
     const char* p = bytes.data();
     const char* const end = p + bytes.size();
+    feed_end_ = end;
 
     if (SSE_UNLIKELY(!bom_done_)) {
         static constexpr char bom[] = "\xEF\xBB\xBF";
@@ -119,7 +127,8 @@ SSE_DECL void parser::feed_impl(std::string_view bytes, detail::event_callback_r
         parser& self;
         ~own_data_on_exit() {
             if (self.data_in_view_) {
-                self.data_.assign(self.data_view_);
+                const std::string_view v = self.data_view_;
+                self.data_.assign(v.data(), v.size(), self.readable(v, true));
                 self.data_in_view_ = false;
             }
         }
@@ -183,8 +192,8 @@ SSE_DECL void parser::feed_impl(std::string_view bytes, detail::event_callback_r
                 keep_partial(p, end);
                 break;
             }
-            process_line(std::string_view(p, static_cast<std::size_t>(eol - p)), true, on_event);
-            if (SSE_UNLIKELY(bool(failure_))) {
+            const std::string_view line(p, static_cast<std::size_t>(eol - p));
+            if (*p != ':' ? !process_field(line, true) : (process_line(line, true, on_event), bool(failure_))) {
                 ec = failure_;
                 return;
             }
@@ -205,7 +214,7 @@ SSE_DECL bool parser::fits_partial(std::size_t more, bool comment) {
 }
 
 // A field line of `size` bytes (without its line break) ended.
-SSE_DECL bool parser::count_field_line(std::size_t size) {
+SSE_DECL SSE_ALWAYS_INLINE bool parser::count_field_line(std::size_t size) {
     event_size_ += size + 1;
     if (event_size_ <= options_.max_event_size) return true;
     failure_ = error::event_too_large;
@@ -288,8 +297,9 @@ SSE_DECL bool parser::continue_line(const char* from, const char* to, bool cut, 
 }
 
 // A data line's value: the first stays in the caller's bytes when they are
-// `stable` (until the feed returns); the second and later are joined by LF.
-SSE_DECL void parser::add_data(const char* from, const char* to, bool stable) {
+// `stable` (in the buffer being fed, until feed_end_); the second and later
+// are joined by LF.
+SSE_DECL SSE_ALWAYS_INLINE void parser::add_data(const char* from, const char* to, bool stable) {
     const std::size_t n = static_cast<std::size_t>(to - from);
     if (!has_data_) {
         has_data_ = true;
@@ -301,12 +311,11 @@ SSE_DECL void parser::add_data(const char* from, const char* to, bool stable) {
         }
         return;
     }
-    if (data_in_view_) {
-        data_.assign(data_view_);
+    if (data_in_view_) { // (the view is in the buffer being fed)
+        data_.assign(data_view_.data(), data_view_.size(), readable(data_view_, true));
         data_in_view_ = false;
     }
-    data_.push_back('\n');
-    data_.append(from, n);
+    data_.append('\n', from, n, stable && n != 0 ? static_cast<std::size_t>(feed_end_ - from) : n);
 }
 
 SSE_DECL void parser::process_line(std::string_view line, bool stable, detail::event_callback_ref& on_event) {
@@ -326,14 +335,26 @@ SSE_DECL void parser::process_line(std::string_view line, bool stable, detail::e
         }
         return;
     }
-    if (!count_field_line(line.size())) return;
+    process_field(line, stable);
+}
+
+// How many bytes from a value's start may be read: to the end of the buffer
+// being fed if the value is in it, else only the value (an empty one may
+// have no pointer at all).
+SSE_DECL SSE_ALWAYS_INLINE std::size_t parser::readable(std::string_view value, bool stable) const noexcept {
+    return stable && !value.empty() ? static_cast<std::size_t>(feed_end_ - value.data()) : value.size();
+}
+
+// A line that is not blank and not a comment: a field. False if it makes the event too large.
+SSE_DECL SSE_ALWAYS_INLINE bool parser::process_field(std::string_view line, bool stable) {
+    if (!count_field_line(line.size())) return false;
     std::string_view value;
     switch (detail::known_field(line, value)) {
     case detail::field_name::data: add_data(value.data(), value.data() + value.size(), stable); break;
-    case detail::field_name::event: type_.assign(value); break;
+    case detail::field_name::event: type_.assign(value.data(), value.size(), readable(value, stable)); break;
     case detail::field_name::id:
         if (detail::no_nul(value.data(), value.size())) {
-            ids_[committed_id_ ^ 1u].assign(value);
+            ids_[committed_id_ ^ 1u].assign(value.data(), value.size(), readable(value, stable));
             id_pending_ = 1;
         }
         break;
@@ -342,6 +363,7 @@ SSE_DECL void parser::process_line(std::string_view line, bool stable, detail::e
         break;
     case detail::field_name::unknown: break;
     }
+    return true;
 }
 
 SSE_DECL void parser::dispatch(detail::event_callback_ref& on_event) {
