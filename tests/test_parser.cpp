@@ -8,6 +8,7 @@
 
 #include "fuzz/reference_parser.hpp"
 
+#include <sse/detail/byte_buffer.hpp>
 #include <sse/detail/line.hpp>
 #include <sse/error.hpp>
 #include <sse/event.hpp>
@@ -1229,6 +1230,54 @@ TEST_CASE("parser: the line-end scanner finds the first CR or LF exactly, at any
         }
     }
     CHECK(checked > 10000);
+}
+
+TEST_CASE("parser: the field buffers append, join, copy short values as a block and grow, even from themselves") {
+    sse::detail::byte_buffer b;
+    CHECK(b.empty());
+    CHECK(b.view().empty());
+    b.append(nullptr, 0); // nothing to copy: no pointer needed
+    b.assign(nullptr, 0);
+    CHECK(b.view().empty());
+    b.append("abc", 3);
+    b.append('\n', "de", 2);
+    b.push_back('!');
+    CHECK(b.view() == "abc\nde!");
+    b.append(b.data() + 1, 2); // from itself, growing or not
+    CHECK(b.view() == "abc\nde!bc");
+    const std::string big(1000, 'z');
+    b.append(big.data(), big.size());
+    b.append(b.data(), b.size()); // from itself while it grows: the old memory outlives the copy
+    CHECK(b.size() == 2 * (9 + 1000));
+    CHECK(b.view().substr(0, 9) == "abc\nde!bc");
+    CHECK(b.view().substr(1009, 9) == "abc\nde!bc");
+    b.assign(b.data() + 3, 4);
+    CHECK(b.view() == "\nde!");
+
+    // Short values with room to read past them: copied as one block, the same bytes.
+    const std::string line = "value" + std::string(200, '#');
+    sse::detail::byte_buffer s;
+    s.assign(line.data(), 5, line.size()); // (too little capacity yet: copied exactly)
+    CHECK(s.view() == "value");
+    s.append('\n', line.data(), 5, line.size());
+    CHECK(s.view() == "value\nvalue");
+    s.assign(line.data(), 64, line.size());
+    CHECK(s.view() == line.substr(0, 64));
+    s.append('\n', line.data(), 0, line.size());
+    s.append('\n', line.data() + 1, 3, 3); // nothing readable past it: copied exactly
+    CHECK(s.view() == line.substr(0, 64) + "\n\nalu");
+    s.clear();
+    CHECK(s.empty());
+    s.append('\n', line.data(), 65, line.size()); // longer than a block
+    CHECK(s.view() == "\n" + line.substr(0, 65));
+
+    sse::detail::byte_buffer copy = s, moved = std::move(copy);
+    CHECK(moved.view() == s.view());
+    copy = moved;
+    CHECK(copy.view() == s.view());
+    copy.swap(b);
+    CHECK(b.view() == s.view());
+    CHECK(copy.view() == "\nde!");
 }
 
 // ------------------------------------------------------------------------------------------------
