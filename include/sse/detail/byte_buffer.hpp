@@ -40,7 +40,7 @@ public:
 
     void clear() noexcept { size_ = 0; }
     SSE_ALWAYS_INLINE void assign(const char* p, std::size_t n) {
-        if (n > capacity_) {
+        if (SSE_UNLIKELY(n > capacity_)) {
             grow_and_append(p, n, 0);
         } else {
             if (n != 0) std::memmove(data_.get(), p, n);
@@ -73,7 +73,7 @@ public:
         }
     }
     SSE_ALWAYS_INLINE void append(const char* p, std::size_t n) {
-        if (n > capacity_ - size_) {
+        if (SSE_UNLIKELY(n > capacity_ - size_)) {
             grow_and_append(p, n, size_);
         } else {
             if (n != 0) std::memcpy(data_.get() + size_, p, n);
@@ -82,7 +82,7 @@ public:
     }
     /// Appends `sep`, then n bytes (one check for room, for joining lines).
     SSE_ALWAYS_INLINE void append(char sep, const char* p, std::size_t n) {
-        if (n >= capacity_ - size_) {
+        if (SSE_UNLIKELY(n >= capacity_ - size_)) {
             push_back(sep);
             append(p, n);
             return;
@@ -92,7 +92,7 @@ public:
         size_ += n + 1;
     }
     void push_back(char c) {
-        if (size_ == capacity_) grow_and_append(&c, 1, size_);
+        if (SSE_UNLIKELY(size_ == capacity_)) grow_and_append(&c, 1, size_);
         else data_[size_++] = c;
     }
     void swap(byte_buffer& other) noexcept {

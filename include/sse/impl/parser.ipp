@@ -21,7 +21,7 @@ public:
 
     /// The first CR or LF at or after `from`, or end.
     SSE_ALWAYS_INLINE const char* find(const char* from) noexcept {
-        if (end_ - from < inline_span) return find_eol(begin_, from, end_);
+        if (SSE_UNLIKELY(end_ - from < inline_span)) return find_eol(begin_, from, end_);
         for (const char* const stop = from + inline_span; from < stop; from += 64)
             if (const char* e = find_eol64(from)) return e;
         return find_long(from);
@@ -169,7 +169,7 @@ SSE_DECL void parser::feed_impl(std::string_view bytes, detail::event_callback_r
             const char* v = p + 5;
             if (*v == ' ') ++v;
             eol = eols.find(v);
-            if (eol == end) {
+            if (SSE_UNLIKELY(eol == end)) {
                 if (!fits_partial(static_cast<std::size_t>(end - p), false)) {
                     ec = failure_;
                     return;
@@ -177,14 +177,14 @@ SSE_DECL void parser::feed_impl(std::string_view bytes, detail::event_callback_r
                 keep_partial(p, end);
                 break;
             }
-            if (!count_field_line(static_cast<std::size_t>(eol - p))) {
+            if (SSE_UNLIKELY(!count_field_line(static_cast<std::size_t>(eol - p)))) {
                 ec = failure_;
                 return;
             }
             add_data(v, eol, true);
         } else {
             eol = eols.find(p);
-            if (eol == end) {
+            if (SSE_UNLIKELY(eol == end)) {
                 if (!fits_partial(static_cast<std::size_t>(end - p), *p == ':')) {
                     ec = failure_;
                     return;
@@ -347,7 +347,7 @@ SSE_DECL SSE_ALWAYS_INLINE std::size_t parser::readable(std::string_view value, 
 
 // A line that is not blank and not a comment: a field. False if it makes the event too large.
 SSE_DECL SSE_ALWAYS_INLINE bool parser::process_field(std::string_view line, bool stable) {
-    if (!count_field_line(line.size())) return false;
+    if (SSE_UNLIKELY(!count_field_line(line.size()))) return false;
     std::string_view value;
     switch (detail::known_field(line, value)) {
     case detail::field_name::data: add_data(value.data(), value.data() + value.size(), stable); break;
