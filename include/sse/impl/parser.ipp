@@ -54,7 +54,7 @@ inline bool starts_with_data_colon(const char* p) noexcept {
 // its value: after the colon, one leading space removed; empty without colon.
 template <std::size_t K>
 inline field_name named_field(std::string_view line, const char (&name)[K], field_name f,
-                                                std::string_view& value) noexcept {
+                              std::string_view& value) noexcept {
     constexpr std::size_t k = K - 1;
     if (line.size() < k || std::memcmp(line.data(), name, k) != 0) return field_name::unknown;
     if (line.size() == k) {
