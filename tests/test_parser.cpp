@@ -2,9 +2,14 @@
 // HTML rules for "Interpreting an event stream", one rule per test, then a
 // conformance table (inventory Appendix A.1 translated to the spec's results,
 // and more) fed whole, split at every offset, byte by byte and in three
-// pieces; the maximum event size; and long lines.
+// pieces; the maximum event size; long lines; the line-end scanner; and
+// random streams against the fuzzers' reference parser, cut many ways.
 #include "sse_test.hpp"
 
+#include "fuzz/reference_parser.hpp"
+
+#include <sse/detail/byte_buffer.hpp>
+#include <sse/detail/line.hpp>
 #include <sse/error.hpp>
 #include <sse/event.hpp>
 #include <sse/parser.hpp>
@@ -12,6 +17,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cstddef>
+#include <cstdint>
 #include <functional>
 #include <memory>
 #include <optional>
@@ -736,6 +742,44 @@ const std::vector<conformance_case>& conformance_cases() {
         {"data between comments only", ": a\ndata: d\n: b\n\n", {m("d")}},
         {"a CR alone", "\r", {}},
         {"data line ending at CR at the end", "data: a\r", {}, {}, "", true},
+
+        // ---- Lines past the scanner's steps (16, 64 and 256 bytes), cut anywhere: a data line
+        // streamed into the event while it arrives, a second one joined to it, and the rest.
+        {"long data line", "data: " + std::string(300, 'x') + "\n\n", {m(std::string(300, 'x'))}},
+        {"long data lines joined, CRLF", "data:" + std::string(70, 'a') + "\r\ndata: " + std::string(260, 'b') +
+             "\r\ndata\r\n\r\n", {m(std::string(70, 'a') + "\n" + std::string(260, 'b') + "\n")}},
+        {"long line then a short one, CR", "data: " + std::string(65, 'c') + "\rdata: d\r\r",
+         {m(std::string(65, 'c') + "\nd")}},
+        {"long unknown field", "datax: " + std::string(280, 'u') + "\ndata: v\n\n", {m("v")}},
+        {"long unknown field without colon", std::string(270, 'w') + "\ndata: v\n\n", {m("v")}},
+        {"long id", "id: " + std::string(100, '7') + "\ndata: v\n\n", {m("v", std::string(100, '7'))}, {},
+         std::string(100, '7')},
+        {"long id holding NUL",
+         "id: 1\n\nid: " + std::string(80, 'i') + "\0"s + std::string(200, 'i') + "\ndata: v\n\n",
+         {m("v", "1")}, {}, "1"},
+        {"long type", "event: " + std::string(90, 't') + "\ndata: v\n\n", {t(std::string(90, 't'), "v")}},
+        {"long comment", ":" + std::string(300, ' ') + "\ndata: v\n\n", {m("v")}},
+        {"long value with NUL, colons and CR LF", "data: " + std::string(40, ':') + "\0"s + std::string(40, 'z') +
+             "\r\n" + "data: " + std::string(100, ' ') + "\n\n",
+         {m(std::string(40, ':') + "\0"s + std::string(40, 'z') + "\n" + std::string(100, ' '))}},
+        {"long unterminated data line", "data: a\n\ndata: " + std::string(300, 'q'), {m("a")}, {}, "", true},
+        {"long unterminated second data line", "data: a\ndata: " + std::string(300, 'q'), {}, {}, "", true},
+        {"long retry", "retry: " + std::string(70, '0') + "42\ndata: v\n\n", {m("v")}, 42},
+        {"long data line ending at CR at the end", "data: " + std::string(100, 'r') + "\r", {}, {}, "", true},
+        {"data lines of every length around the steps",
+         [] {
+             std::string in;
+             for (std::size_t n : {14u, 15u, 16u, 17u, 62u, 63u, 64u, 65u, 254u, 255u, 256u, 257u})
+                 in += "data:" + std::string(n, 'n') + "\n";
+             return in + "\n";
+         }(),
+         {m([] {
+             std::string want;
+             for (std::size_t n : {14u, 15u, 16u, 17u, 62u, 63u, 64u, 65u, 254u, 255u, 256u, 257u})
+                 want += std::string(n, 'n') + "\n";
+             want.pop_back();
+             return want;
+         }())}},
     };
     return cases;
 }
@@ -1100,4 +1144,252 @@ TEST_CASE("parser: many data lines in one event, and an event spread over many f
     const outcome o = run(input, cuts);
     REQUIRE(o.events.size() == 1);
     CHECK(o.events[0].data == want);
+}
+
+TEST_CASE("parser: the size limit is the same however a joined, unknown or held line is cut") {
+    // Each shape counts exactly `limit` bytes; with one byte more it must fail, and the
+    // outcome must not depend on the cut (a line streamed into the event, counted only, or held).
+    constexpr std::size_t limit = 300;
+    const auto shapes = [](std::size_t size) {
+        return std::vector<std::string>{
+            "data: a\ndata: " + std::string(size - 15, 'x') + "\n\n",          // joined to a first line
+            "data: a\r\ndata:" + std::string(size - 14, 'x') + "\r\n\r\n",      // the same, no space, CRLF
+            "xfield: " + std::string(size - 17, 'u') + "\ndata: a\n\n",        // unknown, counted only
+            std::string(size - 9, 'u') + "\ndata: a\n\n",                      // unknown, no colon
+            "event: " + std::string(size - 16, 't') + "\ndata: a\n\n",         // held whole
+            "id: 1\ndata: a\ndata: " + std::string(size - 21, 'y') + "\r\r",
+        };
+    };
+    const std::vector<std::string> fits = shapes(limit), over = shapes(limit + 1);
+    for (std::size_t s = 0; s < fits.size(); ++s) {
+        CAPTURE(s);
+        REQUIRE_FALSE(feed_limited(fits[s], limit, {}).ec);
+        REQUIRE(feed_limited(fits[s], limit - 1, {}).ec == sse::error::event_too_large);
+        const std::vector<std::string> want = feed_limited(fits[s], limit, {}).data;
+        for (std::size_t i = 0; i <= over[s].size(); ++i) {
+            CAPTURE(i);
+            if (i <= fits[s].size()) {
+                const size_run ok = feed_limited(fits[s], limit, {i});
+                CHECK_FALSE(ok.ec);
+                CHECK(ok.data == want);
+            }
+            const size_run bad = feed_limited(over[s], limit, {i});
+            CHECK(bad.ec == sse::error::event_too_large);
+            CHECK(bad.data.empty());
+        }
+    }
+}
+
+TEST_CASE("parser: a data line cut inside \"data\", at its colon and before its space is the same line") {
+    // "data:" alone can't tell yet whether a space follows; "dat" can't tell the field.
+    for (const std::string& input : {"data:  x\n\n"s, "data: x\r\n\r\n"s, "data:x\rdata: y\r\r"s, "dat\n\n"s,
+                                     "data\ndata:\ndata: \n\n"s,
+                                     "id: 1\ndata: a\ndata: " + std::string(70, 'b') + "\n\n"}) {
+        const outcome want = run(input);
+        for (std::size_t i = 0; i <= input.size(); ++i)
+            for (std::size_t j = i; j <= std::min(input.size(), i + 8); ++j) {
+                CAPTURE(show(input), i, j);
+                CHECK(run(input, {i, j}) == want);
+            }
+    }
+}
+
+// ------------------------------------------------------------------------------------------------
+// The line-end scanner (detail/line.hpp): SIMD where the target has it, words elsewhere.
+
+TEST_CASE("parser: the line-end scanner finds the first CR or LF exactly, at any length and offset") {
+    const auto naive = [](const char* p, const char* end) {
+        while (p < end && *p != '\n' && *p != '\r') ++p;
+        return p;
+    };
+    // Bytes that are near CR and LF in value or bit pattern, so a sloppy test would fire.
+    const std::string fillers = "\x0B\x0C\x09\x0E\x8A\x8D\x1A\x1D\x00\xFF ab"s;
+    std::size_t checked = 0;
+    for (std::size_t size = 0; size <= 300; size += (size < 80 ? 1 : 7)) {
+        for (std::size_t hit = 0; hit <= size; ++hit) { // hit == size: none
+            for (const char eol : {'\n', '\r'}) {
+                // Exactly sized heap buffers: AddressSanitizer catches any read outside them.
+                std::unique_ptr<char[]> buf(new char[size == 0 ? 1 : size]);
+                for (std::size_t i = 0; i < size; ++i) buf[i] = fillers[(i * 7 + size) % fillers.size()];
+                if (hit < size) buf[hit] = eol;
+                if (hit + 3 < size) buf[hit + 3] = eol == '\n' ? '\r' : '\n'; // a later one must not win
+                const char* const b = buf.get();
+                for (std::size_t from = 0; from <= std::min<std::size_t>(size, 20); ++from) {
+                    const char* want = naive(b + from, b + size);
+                    CHECK(sse::detail::find_eol(b, b + from, b + size) == want);
+                    CHECK(sse::detail::find_eol(b + from, b + from, b + size) == want); // no bytes before
+                    CHECK(sse::detail::find_eol_portable(b + from, b + size) == want);
+                    if (size - from >= 64) {
+                        const char* w = sse::detail::find_eol64(b + from);
+                        CHECK(w == (want < b + from + 64 ? want : nullptr));
+                    }
+                    ++checked;
+                }
+            }
+            if (size > 80) hit += 5;
+        }
+    }
+    CHECK(checked > 10000);
+}
+
+TEST_CASE("parser: the field buffers append, join, copy short values as a block and grow, even from themselves") {
+    sse::detail::byte_buffer b;
+    CHECK(b.empty());
+    CHECK(b.view().empty());
+    b.append(nullptr, 0); // nothing to copy: no pointer needed
+    b.assign(nullptr, 0);
+    CHECK(b.view().empty());
+    b.append("abc", 3);
+    b.append('\n', "de", 2);
+    b.push_back('!');
+    CHECK(b.view() == "abc\nde!");
+    b.append(b.data() + 1, 2); // from itself, growing or not
+    CHECK(b.view() == "abc\nde!bc");
+    const std::string big(1000, 'z');
+    b.append(big.data(), big.size());
+    b.append(b.data(), b.size()); // from itself while it grows: the old memory outlives the copy
+    CHECK(b.size() == 2 * (9 + 1000));
+    CHECK(b.view().substr(0, 9) == "abc\nde!bc");
+    CHECK(b.view().substr(1009, 9) == "abc\nde!bc");
+    b.assign(b.data() + 3, 4);
+    CHECK(b.view() == "\nde!");
+
+    // Short values with room to read past them: copied as one block, the same bytes.
+    const std::string line = "value" + std::string(200, '#');
+    sse::detail::byte_buffer s;
+    s.assign(line.data(), 5, line.size()); // (too little capacity yet: copied exactly)
+    CHECK(s.view() == "value");
+    s.append('\n', line.data(), 5, line.size());
+    CHECK(s.view() == "value\nvalue");
+    s.assign(line.data(), 64, line.size());
+    CHECK(s.view() == line.substr(0, 64));
+    s.append('\n', line.data(), 0, line.size());
+    s.append('\n', line.data() + 1, 3, 3); // nothing readable past it: copied exactly
+    CHECK(s.view() == line.substr(0, 64) + "\n\nalu");
+    s.clear();
+    CHECK(s.empty());
+    s.append('\n', line.data(), 65, line.size()); // longer than a block
+    CHECK(s.view() == "\n" + line.substr(0, 65));
+
+    sse::detail::byte_buffer copy = s, moved = std::move(copy);
+    CHECK(moved.view() == s.view());
+    copy = moved;
+    CHECK(copy.view() == s.view());
+    copy.swap(b);
+    CHECK(b.view() == s.view());
+    CHECK(copy.view() == "\nde!");
+}
+
+// ------------------------------------------------------------------------------------------------
+// Random streams against the fuzzers' reference parser (written straight from the spec's
+// steps), fed whole and cut many ways: every cut must give what the reference gives.
+
+namespace {
+
+struct splitmix64 {
+    std::uint64_t state;
+    std::uint64_t next() noexcept {
+        std::uint64_t z = (state += 0x9e3779b97f4a7c15ull);
+        z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+        z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+        return z ^ (z >> 31);
+    }
+    std::size_t below(std::size_t n) noexcept { return static_cast<std::size_t>(next() % n); }
+};
+
+// A stream of field lines, comments and blank lines: names right and wrong, values of every
+// length around the scanner's steps (and a few long ones), odd bytes, every line end.
+std::string random_stream(splitmix64& r) {
+    static const std::vector<std::string> names = {"data", "data", "data", "id", "event", "retry", "Data", "dat",
+                                                   "datax", "i", "ids", "eventx", "x", ""};
+    static const std::vector<std::string> colons = {":", ": ", ": ", ":  ", ""};
+    static const std::vector<std::string> ends = {"\n", "\n", "\r\n", "\r\n", "\r"};
+    static const std::string bytes = "abc xyz:0123456789 \t\0\xff\xef\xbb\xbf"s;
+    std::string s;
+    if (r.below(8) == 0) s += "\xEF\xBB\xBF";
+    const std::size_t lines = 1 + r.below(40);
+    for (std::size_t i = 0; i < lines; ++i) {
+        const std::size_t kind = r.below(10);
+        if (kind < 2) { // a blank line
+            s += ends[r.below(ends.size())];
+            continue;
+        }
+        if (kind == 2) s += ":"; // a comment
+        else s += names[r.below(names.size())] + colons[r.below(colons.size())];
+        std::size_t len = r.below(20);
+        switch (r.below(6)) {
+        case 0: len = 50 + r.below(30); break;   // around 64
+        case 1: len = 240 + r.below(30); break;  // around 256
+        case 2: len = r.below(8) == 0 ? 1000 + r.below(4000) : len; break;
+        default: break;
+        }
+        const bool digits = r.below(3) == 0;
+        for (std::size_t k = 0; k < len; ++k)
+            s += digits ? static_cast<char>('0' + r.below(10)) : bytes[r.below(bytes.size())];
+        if (r.below(30) != 0) s += ends[r.below(ends.size())]; // (rarely: no line end, the next line runs on)
+    }
+    return s;
+}
+
+struct stream_outcome {
+    std::vector<reference::event> events;
+    std::vector<std::string> comments;
+    std::optional<long long> retry;
+    std::string last_id;
+    bool operator==(const stream_outcome&) const = default;
+};
+
+stream_outcome parse_cut(std::string_view input, const std::vector<std::size_t>& sizes, splitmix64& r) {
+    sse::parser p(sse::parser_options{input.size() + 16}); // no limit within the input
+    stream_outcome o;
+    p.on_comment([&](std::string_view c) { o.comments.emplace_back(c); });
+    const auto on_event = [&](const sse::event_view& e) {
+        o.events.push_back({std::string(e.type), std::string(e.data), std::string(e.last_event_id)});
+    };
+    std::size_t at = 0, k = 0;
+    while (at < input.size()) {
+        std::size_t n = sizes.empty() ? 1 + r.below(300) : sizes[k++ % sizes.size()];
+        n = std::min(n, input.size() - at);
+        std::unique_ptr<char[]> piece(new char[n]); // its own buffer: a pointer kept into it is caught
+        input.copy(piece.get(), n, at);
+        p.feed(std::string_view(piece.get(), n), on_event);
+        at += n;
+    }
+    if (const auto rt = p.reconnection_time()) o.retry = rt->count();
+    o.last_id = std::string(p.last_event_id());
+    return o;
+}
+
+} // namespace
+
+TEST_CASE("parser: 400 random streams give the reference parser's results however they are cut") {
+    splitmix64 r{0x5eed5eed5eed5eedull};
+    const std::vector<std::vector<std::size_t>> cuttings = {
+        {1 << 30}, {1}, {2, 3, 5}, {15, 16, 17}, {63, 64, 65}, {255, 256, 257}, {1024}, {7, 300, 1, 64}, {}, {}};
+    std::size_t events = 0, long_lines = 0;
+    for (int i = 0; i < 400; ++i) {
+        const std::string input = random_stream(r);
+        const reference::result ref = reference::parse(input);
+        const stream_outcome want{ref.events, ref.comments, ref.retry, ref.last_event_id};
+        events += want.events.size();
+        for (const auto& e : want.events) long_lines += e.data.size() > 256;
+        for (const auto& sizes : cuttings) {
+            const stream_outcome got = parse_cut(input, sizes, r);
+            if (got == want) continue;
+            CAPTURE(i, show(input), sizes);
+            CHECK(got.events.size() == want.events.size());
+            CHECK(got.comments == want.comments);
+            CHECK(got.retry == want.retry);
+            CHECK(got.last_id == want.last_id);
+            for (std::size_t e = 0; e < std::min(got.events.size(), want.events.size()); ++e) {
+                CAPTURE(e);
+                CHECK(show(got.events[e].type) == show(want.events[e].type));
+                CHECK(show(got.events[e].data) == show(want.events[e].data));
+                CHECK(show(got.events[e].id) == show(want.events[e].id));
+            }
+            FAIL("a cut changed the outcome");
+        }
+    }
+    CHECK(events > 400);    // the streams dispatch plenty of events...
+    CHECK(long_lines > 50); // ...some with long data
 }

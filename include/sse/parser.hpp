@@ -3,6 +3,7 @@
 #ifndef SSE_PARSER_HPP
 #define SSE_PARSER_HPP
 
+#include <sse/detail/byte_buffer.hpp>
 #include <sse/detail/config.hpp>
 #include <sse/error.hpp>
 #include <sse/event.hpp>
@@ -94,7 +95,7 @@ public:
 
     /// The stream's last event id (committed at each blank line, as the spec
     /// says; an `id:` of an event not yet ended is not in it).
-    std::string_view last_event_id() const noexcept { return last_event_id_; }
+    std::string_view last_event_id() const noexcept { return ids_[committed_id_].view(); }
 
     /// The stream ended: drops the incomplete event (per the spec, never
     /// dispatched) and gets ready for a new stream, where a BOM may come
@@ -113,32 +114,51 @@ public:
     const parser_options& options() const noexcept { return options_; }
 
 private:
+    // How the unterminated line at the end of the last feed is kept.
+    enum class partial_line : unsigned char {
+        none,    // the last feed ended at a line's start
+        held,    // in line_, whole: a comment, an event/id/retry field, or too short to tell
+        data,    // a data field: its value goes straight into data_ as it arrives
+        skipped, // an unknown field: only its size is kept
+    };
+
     SSE_DECL void feed_impl(std::string_view bytes, detail::event_callback_ref on_event, std::error_code& ec);
-    SSE_DECL const char* consume_line(const char* p, const char* end, detail::event_callback_ref& on_event);
+    SSE_DECL bool continue_line(const char* from, const char* to, bool cut, detail::event_callback_ref& on_event);
+    SSE_DECL partial_line partial_kind(const char* from, std::size_t n) const noexcept;
+    SSE_DECL void keep_partial(const char* from, const char* to);
     SSE_DECL void process_line(std::string_view line, bool stable, detail::event_callback_ref& on_event);
+    SSE_DECL bool process_field(std::string_view line, bool stable);
+    SSE_DECL void add_data(const char* from, const char* to, bool stable);
+    SSE_DECL std::size_t readable(std::string_view value, bool stable) const noexcept;
+    SSE_DECL bool count_field_line(std::size_t size);
+    SSE_DECL bool fits_partial(std::size_t more, bool comment);
     SSE_DECL void dispatch(detail::event_callback_ref& on_event);
-    SSE_DECL bool fail_if_over(const char* from, const char* to);
     [[noreturn]] SSE_DECL void throw_failure(std::error_code ec) const;
 
     parser_options options_;
     std::function<void(std::string_view)> on_comment_;
 
     // Input state.
-    std::string line_;           // an unterminated line carried to the next feed
+    detail::byte_buffer line_;     // the unterminated line, when partial_ is held
+    std::size_t partial_size_ = 0; // bytes of the unterminated line so far (whatever partial_ is)
+    partial_line partial_ = partial_line::none;
     unsigned char bom_seen_ = 0; // BOM bytes matched at the stream's start (0..3)
     bool bom_done_ = false;      // past the place where a BOM may be
     bool skip_lf_ = false;       // the previous feed ended with CR: a leading LF ends nothing
     std::error_code failure_;
+    const char* feed_end_ = nullptr; // the end of the bytes being fed (only read during feed)
 
     // Event state.
-    std::string data_;           // data lines joined by LF
+    detail::byte_buffer data_;   // data lines joined by LF
     std::string_view data_view_; // the only data line, still in the caller's bytes (no copy)
     bool has_data_ = false;      // the spec's "data buffer is not empty"
     bool data_in_view_ = false;  // data_view_ holds the data, not data_
-    std::string type_;           // empty: "message"
-    std::string id_buffer_;      // the spec's last event ID buffer
-    std::string last_event_id_;  // the committed last event ID string
-    bool id_pending_ = false;    // id_buffer_ changed since the last blank line
+    detail::byte_buffer type_;          // empty: "message"
+    // The spec's last event ID string is ids_[committed_id_]; its last event ID
+    // buffer, when it differs (an id: line since the last blank line), the other.
+    detail::byte_buffer ids_[2];
+    unsigned char committed_id_ = 0; // 0 or 1
+    unsigned char id_pending_ = 0;   // 1: ids_[committed_id_ ^ 1] is the buffer, to commit
     std::size_t event_size_ = 0; // bytes of the current event's field lines
     std::optional<std::chrono::milliseconds> retry_;
 };

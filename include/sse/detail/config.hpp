@@ -27,4 +27,18 @@
 #define SSE_UNLIKELY(x) (x)
 #endif
 
+// For the parser's per-line steps, whose inlining must not depend on how much
+// else the compiler sees in the translation unit (an `inline` function only,
+// so the attribute is all this adds), and for their rare slow paths.
+#if defined(__GNUC__) || defined(__clang__)
+#define SSE_ALWAYS_INLINE __attribute__((always_inline))
+#define SSE_NOINLINE __attribute__((noinline))
+#elif defined(_MSC_VER)
+#define SSE_ALWAYS_INLINE __forceinline
+#define SSE_NOINLINE __declspec(noinline)
+#else
+#define SSE_ALWAYS_INLINE
+#define SSE_NOINLINE
+#endif
+
 #endif

@@ -10,15 +10,28 @@
 namespace sse {
 
 namespace detail {
-// Finds line ends in one buffer, scanning every byte at most once for CR and
-// once for LF however the lines are cut (no rescans, so long lines stay linear).
+// Finds line ends in one buffer. The first 256 bytes of a line are scanned
+// inline (most lines end there); beyond, memchr (the C library's, tuned for
+// the machine) looks for LF, and for CR once per buffer unless CRs occur:
+// every byte is scanned at most once for each however the lines are cut, so
+// long lines stay linear.
 class eol_finder {
 public:
-    explicit eol_finder(const char* end) noexcept : end_(end) {}
+    eol_finder(const char* begin, const char* end) noexcept : begin_(begin), end_(end) {}
 
     /// The first CR or LF at or after `from`, or end.
-    const char* find(const char* from) noexcept {
-        if (next_cr_ < from) {
+    SSE_ALWAYS_INLINE const char* find(const char* from) noexcept {
+        if (SSE_UNLIKELY(end_ - from < inline_span)) return find_eol(begin_, from, end_);
+        for (const char* const stop = from + inline_span; from < stop; from += 64)
+            if (const char* e = find_eol64(from)) return e;
+        return find_long(from);
+    }
+
+private:
+    static constexpr std::ptrdiff_t inline_span = 256; // a multiple of 64
+
+    SSE_NOINLINE const char* find_long(const char* from) noexcept {
+        if (next_cr_ == nullptr || next_cr_ < from) {
             const void* c = std::memchr(from, '\r', static_cast<std::size_t>(end_ - from));
             next_cr_ = c ? static_cast<const char*>(c) : end_;
         }
@@ -26,10 +39,51 @@ public:
         return lf ? static_cast<const char*>(lf) : next_cr_;
     }
 
-private:
+    const char* begin_;
     const char* end_;
-    const char* next_cr_ = nullptr; // next CR at or after the last search, or end
+    const char* next_cr_ = nullptr; // next CR at or after the last long search, or end
 };
+
+// Whether a line of n > 4 bytes at p starts with "data:" (one compare, no call).
+inline bool starts_with_data_colon(const char* p) noexcept {
+    return std::memcmp(p, "data", 4) == 0 && p[4] == ':';
+}
+
+// The field a line that is not a comment names, told from its first bytes
+// (names are case-sensitive, never trimmed, and end at the first colon), and
+// its value: after the colon, one leading space removed; empty without colon.
+template <std::size_t K>
+inline field_name named_field(std::string_view line, const char (&name)[K], field_name f,
+                              std::string_view& value) noexcept {
+    constexpr std::size_t k = K - 1;
+    if (line.size() < k || std::memcmp(line.data(), name, k) != 0) return field_name::unknown;
+    if (line.size() == k) {
+        value = {};
+        return f;
+    }
+    if (line[k] != ':') return field_name::unknown;
+    const std::size_t skip = k + 1 + (line.size() > k + 1 && line[k + 1] == ' '); // one leading space goes
+    value = std::string_view(line.data() + skip, line.size() - skip);
+    return f;
+}
+
+inline field_name known_field(std::string_view line, std::string_view& value) noexcept {
+    switch (line.front()) {
+    case 'd': return named_field(line, "data", field_name::data, value);
+    case 'i': return named_field(line, "id", field_name::id, value);
+    case 'e': return named_field(line, "event", field_name::event, value);
+    case 'r': return named_field(line, "retry", field_name::retry, value);
+    default: return field_name::unknown;
+    }
+}
+
+// Whether [p, p + n) holds no NUL (an id holding one is ignored).
+inline bool no_nul(const char* p, std::size_t n) noexcept {
+    if (n > 16) return std::memchr(p, '\0', n) == nullptr;
+    for (std::size_t i = 0; i < n; ++i)
+        if (p[i] == '\0') return false;
+    return true;
+}
 } // namespace detail
 
 SSE_DECL void parser::feed_impl(std::string_view bytes, detail::event_callback_ref on_event, std::error_code& ec) {
@@ -37,10 +91,11 @@ SSE_DECL void parser::feed_impl(std::string_view bytes, detail::event_callback_r
         ec = failure_;
         return;
     }
-    ec.clear();
-    if (bytes.empty()) return; // (and its data() may be null, which memchr must not see)
+    if (ec) ec.clear(); // (clear() calls system_category(): not per feed)
+    if (bytes.empty()) return; // (and its data() may be null, which memcpy must not see)
     const char* p = bytes.data();
     const char* const end = p + bytes.size();
+    feed_end_ = end;
 
     if (SSE_UNLIKELY(!bom_done_)) {
         static constexpr char bom[] = "\xEF\xBB\xBF";
@@ -53,8 +108,12 @@ SSE_DECL void parser::feed_impl(std::string_view bytes, detail::event_callback_r
         } else if (p == end) {
             return; // maybe a BOM cut short: decide on the next bytes
         } else {
-            line_.assign(bom, bom_seen_); // not a BOM: those bytes begin the first line
             bom_done_ = true;
+            if (bom_seen_ > 0) { // not a BOM: those bytes begin the first line
+                line_.assign(bom, bom_seen_);
+                partial_size_ = bom_seen_;
+                partial_ = partial_line::held;
+            }
         }
     }
     if (skip_lf_ && p < end) {
@@ -68,13 +127,13 @@ SSE_DECL void parser::feed_impl(std::string_view bytes, detail::event_callback_r
         parser& self;
         ~own_data_on_exit() {
             if (self.data_in_view_) {
-                self.data_.assign(self.data_view_);
+                const std::string_view v = self.data_view_;
+                self.data_.assign(v.data(), v.size(), self.readable(v, true));
                 self.data_in_view_ = false;
             }
         }
     } own_data{*this};
 
-    detail::eol_finder eols(end);
     auto after_eol = [&](const char* eol) {
         const char* next = eol + 1;
         if (*eol == '\r') {
@@ -87,23 +146,14 @@ SSE_DECL void parser::feed_impl(std::string_view bytes, detail::event_callback_r
         return next;
     };
 
-    if (!line_.empty()) { // finish the line the previous feed left open
+    detail::eol_finder eols(bytes.data(), end);
+    if (partial_ != partial_line::none && p < end) { // finish the line the previous feed left open
         const char* eol = eols.find(p);
-        if (fail_if_over(p, eol)) {
+        if (!continue_line(p, eol, eol == end, on_event)) {
             ec = failure_;
             return;
         }
-        line_.append(p, eol);
         if (eol == end) return;
-        struct clear_on_exit {
-            std::string& s;
-            ~clear_on_exit() { s.clear(); }
-        } clear_line{line_};
-        process_line(line_, false, on_event);
-        if (failure_) {
-            ec = failure_;
-            return;
-        }
         p = after_eol(eol);
     }
 
@@ -113,34 +163,159 @@ SSE_DECL void parser::feed_impl(std::string_view bytes, detail::event_callback_r
             p = after_eol(p);
             continue;
         }
-        const char* eol = eols.find(p);
-        if (eol == end) {
-            if (fail_if_over(p, end)) {
+        const char* eol;
+        if (end - p > 5 && detail::starts_with_data_colon(p)) { // most lines: handled here, without a call
+            // (Told before the search for its end: how long it is depends on what it is.)
+            const char* v = p + 5;
+            if (*v == ' ') ++v;
+            eol = eols.find(v);
+            if (SSE_UNLIKELY(eol == end)) {
+                if (!fits_partial(static_cast<std::size_t>(end - p), false)) {
+                    ec = failure_;
+                    return;
+                }
+                keep_partial(p, end);
+                break;
+            }
+            if (SSE_UNLIKELY(!count_field_line(static_cast<std::size_t>(eol - p)))) {
                 ec = failure_;
                 return;
             }
-            line_.assign(p, end);
-            break;
-        }
-        process_line(std::string_view(p, static_cast<std::size_t>(eol - p)), true, on_event);
-        if (SSE_UNLIKELY(bool(failure_))) {
-            ec = failure_;
-            return;
+            add_data(v, eol, true);
+        } else {
+            eol = eols.find(p);
+            if (SSE_UNLIKELY(eol == end)) {
+                if (!fits_partial(static_cast<std::size_t>(end - p), *p == ':')) {
+                    ec = failure_;
+                    return;
+                }
+                keep_partial(p, end);
+                break;
+            }
+            const std::string_view line(p, static_cast<std::size_t>(eol - p));
+            if (*p != ':' ? !process_field(line, true) : (process_line(line, true, on_event), bool(failure_))) {
+                ec = failure_;
+                return;
+            }
         }
         p = after_eol(eol);
     }
 }
 
-// Whether the unterminated line (line_, then [from, to)) is already too big.
-// A comment does not count toward its event, but it is held whole until its
-// line ends, so it alone is limited (process_line checks the same bound, so
-// the outcome does not depend on where the input was cut).
-SSE_DECL bool parser::fail_if_over(const char* from, const char* to) {
-    const bool comment = (line_.empty() ? *from : line_.front()) == ':';
+// Whether the unterminated line may grow by `more` bytes. A comment does not
+// count toward its event, but it is held whole until its line ends, so it
+// alone is limited (process_line checks the same bound, so the outcome does
+// not depend on where the input was cut).
+SSE_DECL bool parser::fits_partial(std::size_t more, bool comment) {
     const std::size_t counted = comment ? 0 : event_size_;
-    if (counted + line_.size() + static_cast<std::size_t>(to - from) <= options_.max_event_size) return false;
+    if (counted + partial_size_ + more <= options_.max_event_size) return true;
     failure_ = error::event_too_large;
+    return false;
+}
+
+// A field line of `size` bytes (without its line break) ended.
+SSE_DECL SSE_ALWAYS_INLINE bool parser::count_field_line(std::size_t size) {
+    event_size_ += size + 1;
+    if (event_size_ <= options_.max_event_size) return true;
+    failure_ = error::event_too_large;
+    return false;
+}
+
+// How to keep the start [from, from + n) of a line a feed ends in (n > 0):
+// a data value streams into data_, so a long line cut into many feeds is
+// copied once; an unknown field is only counted; anything else (a comment, a
+// field whose value is needed whole, a start too short to tell like "dat" or
+// "data:") is held.
+SSE_DECL parser::partial_line parser::partial_kind(const char* from, std::size_t n) const noexcept {
+    if (n > 5 && detail::starts_with_data_colon(from)) return partial_line::data; // (n > 5: the space is known)
+    if (*from == ':') return partial_line::held;
+    const detail::field f = detail::split_known_field(std::string_view(from, n));
+    const bool told = f.name.size() < n; // a colon was seen, or the name is too long to be known
+    return told && detail::classify(f.name) == detail::field_name::unknown ? partial_line::skipped
+                                                                           : partial_line::held;
+}
+
+// Keeps [from, to), the start of a line the feed ends in (size already checked).
+SSE_DECL void parser::keep_partial(const char* from, const char* to) {
+    const std::size_t n = static_cast<std::size_t>(to - from);
+    partial_size_ = n;
+    partial_ = partial_kind(from, n);
+    if (partial_ == partial_line::data) {
+        const char* v = from + 5;
+        if (*v == ' ') ++v;
+        add_data(v, to, false);
+    } else if (partial_ == partial_line::held) {
+        line_.assign(from, n);
+    }
+}
+
+// Continues the unterminated line with [from, to), which ends it unless `cut`.
+SSE_DECL bool parser::continue_line(const char* from, const char* to, bool cut, detail::event_callback_ref& on_event) {
+    const std::size_t more = static_cast<std::size_t>(to - from);
+    if (!fits_partial(more, partial_ == partial_line::held && line_.data()[0] == ':')) return false;
+    switch (partial_) {
+    case partial_line::held:
+        line_.append(from, more);
+        partial_size_ = line_.size();
+        if (cut) {
+            // Maybe the line can be told now ("dat" became "data: x"): stream it from here on.
+            if (line_.size() > 5 && line_.data()[0] != ':') {
+                partial_ = partial_kind(line_.data(), line_.size());
+                if (partial_ == partial_line::data) {
+                    const char* v = line_.data() + 5;
+                    if (*v == ' ') ++v;
+                    add_data(v, line_.data() + line_.size(), false);
+                }
+                if (partial_ != partial_line::held) line_.clear();
+            }
+            return true;
+        }
+        {
+            partial_ = partial_line::none;
+            partial_size_ = 0;
+            struct clear_on_exit {
+                detail::byte_buffer& b;
+                ~clear_on_exit() { b.clear(); }
+            } clear_line{line_};
+            process_line(line_.view(), false, on_event);
+        }
+        return !failure_;
+    case partial_line::data:
+        data_.append(from, more);
+        partial_size_ += more;
+        if (cut) return true;
+        partial_ = partial_line::none;
+        return count_field_line(std::exchange(partial_size_, 0));
+    case partial_line::skipped:
+        partial_size_ += more;
+        if (cut) return true;
+        partial_ = partial_line::none;
+        return count_field_line(std::exchange(partial_size_, 0));
+    case partial_line::none: break;
+    }
     return true;
+}
+
+// A data line's value: the first stays in the caller's bytes when they are
+// `stable` (in the buffer being fed, until feed_end_); the second and later
+// are joined by LF.
+SSE_DECL SSE_ALWAYS_INLINE void parser::add_data(const char* from, const char* to, bool stable) {
+    const std::size_t n = static_cast<std::size_t>(to - from);
+    if (!has_data_) {
+        has_data_ = true;
+        if (stable) {
+            data_view_ = std::string_view(from, n);
+            data_in_view_ = true;
+        } else {
+            data_.assign(from, n);
+        }
+        return;
+    }
+    if (data_in_view_) { // (the view is in the buffer being fed)
+        data_.assign(data_view_.data(), data_view_.size(), readable(data_view_, true));
+        data_in_view_ = false;
+    }
+    data_.append('\n', from, n, stable && n != 0 ? static_cast<std::size_t>(feed_end_ - from) : n);
 }
 
 SSE_DECL void parser::process_line(std::string_view line, bool stable, detail::event_callback_ref& on_event) {
@@ -160,50 +335,40 @@ SSE_DECL void parser::process_line(std::string_view line, bool stable, detail::e
         }
         return;
     }
-    event_size_ += line.size() + 1;
-    if (event_size_ > options_.max_event_size) {
-        failure_ = error::event_too_large;
-        return;
-    }
-    const detail::field f = detail::split_known_field(line);
-    switch (detail::classify(f.name)) {
-    case detail::field_name::data:
-        if (!has_data_) {
-            has_data_ = true;
-            if (stable) {
-                data_view_ = f.value;
-                data_in_view_ = true;
-            } else {
-                data_.assign(f.value);
-            }
-        } else {
-            if (data_in_view_) {
-                data_.assign(data_view_);
-                data_in_view_ = false;
-            }
-            data_.push_back('\n');
-            data_.append(f.value);
-        }
-        break;
-    case detail::field_name::event: type_.assign(f.value); break;
+    process_field(line, stable);
+}
+
+// How many bytes from a value's start may be read: to the end of the buffer
+// being fed if the value is in it, else only the value (an empty one may
+// have no pointer at all).
+SSE_DECL SSE_ALWAYS_INLINE std::size_t parser::readable(std::string_view value, bool stable) const noexcept {
+    return stable && !value.empty() ? static_cast<std::size_t>(feed_end_ - value.data()) : value.size();
+}
+
+// A line that is not blank and not a comment: a field. False if it makes the event too large.
+SSE_DECL SSE_ALWAYS_INLINE bool parser::process_field(std::string_view line, bool stable) {
+    if (SSE_UNLIKELY(!count_field_line(line.size()))) return false;
+    std::string_view value;
+    switch (detail::known_field(line, value)) {
+    case detail::field_name::data: add_data(value.data(), value.data() + value.size(), stable); break;
+    case detail::field_name::event: type_.assign(value.data(), value.size(), readable(value, stable)); break;
     case detail::field_name::id:
-        if (f.value.find('\0') == std::string_view::npos) { // (an empty value may have no data pointer)
-            id_buffer_.assign(f.value);
-            id_pending_ = true;
+        if (detail::no_nul(value.data(), value.size())) {
+            ids_[committed_id_ ^ 1u].assign(value.data(), value.size(), readable(value, stable));
+            id_pending_ = 1;
         }
         break;
     case detail::field_name::retry:
-        if (const auto ms = detail::parse_retry(f.value)) retry_ = *ms;
+        if (const auto ms = detail::parse_retry(value)) retry_ = *ms;
         break;
     case detail::field_name::unknown: break;
     }
+    return true;
 }
 
 SSE_DECL void parser::dispatch(detail::event_callback_ref& on_event) {
-    if (id_pending_) {
-        last_event_id_ = id_buffer_;
-        id_pending_ = false;
-    }
+    committed_id_ ^= id_pending_; // (commits a pending id without a copy, or a branch)
+    id_pending_ = 0;
     event_size_ = 0;
     if (!has_data_) {
         type_.clear();
@@ -218,25 +383,27 @@ SSE_DECL void parser::dispatch(detail::event_callback_ref& on_event) {
             self.type_.clear();
         }
     } clear_event{*this};
-    const event_view ev{type_.empty() ? std::string_view("message") : std::string_view(type_),
-                        data_in_view_ ? data_view_ : std::string_view(data_), last_event_id_};
+    // (Selects, not branches: which way they go differs from event to event.)
+    std::string_view type = type_.view(), data = data_.view();
+    if (type.empty()) type = "message";
+    if (data_in_view_) data = data_view_;
+    const event_view ev{type, data, ids_[committed_id_].view()};
     on_event(ev);
 }
 
 SSE_DECL bool parser::finish() noexcept {
-    const bool dropped = has_data_ || !line_.empty() || !type_.empty() || id_pending_ || event_size_ > 0 ||
-                         (!bom_done_ && bom_seen_ > 0);
+    const bool dropped = has_data_ || partial_ != partial_line::none || !type_.empty() || id_pending_ ||
+                         event_size_ > 0 || (!bom_done_ && bom_seen_ > 0);
     line_.clear();
+    partial_ = partial_line::none;
+    partial_size_ = 0;
     data_.clear();
     data_view_ = {};
     has_data_ = false;
     data_in_view_ = false;
     type_.clear();
     event_size_ = 0;
-    if (id_pending_) { // an id of an event that never ended is not committed
-        id_buffer_ = last_event_id_;
-        id_pending_ = false;
-    }
+    id_pending_ = 0; // an id of an event that never ended is not committed
     skip_lf_ = false;
     bom_seen_ = 0;
     bom_done_ = false;
@@ -246,8 +413,9 @@ SSE_DECL bool parser::finish() noexcept {
 
 SSE_DECL void parser::reset() noexcept {
     finish();
-    id_buffer_.clear();
-    last_event_id_.clear();
+    ids_[0].clear();
+    ids_[1].clear();
+    committed_id_ = 0;
     retry_.reset();
 }
 
