@@ -4,7 +4,11 @@
 //   demo_server [--host 127.0.0.1] [--port 8080] [--threads 1]
 //               [--replay none|finite:N|valid:SECONDS] [--first-id now|N] [--gap-event TYPE]
 //               [--heartbeat SECONDS] [--lifetime SECONDS] [--retry MS] [--tls-cert FILE --tls-key FILE]
-//               [--provider joe|redis://HOST[:PORT][/DB][?prefix=NAME]]
+//               [--provider joe|redis://HOST[:PORT][/DB][?prefix=NAME]] [--publish-batch K]
+//
+// --publish-batch K: /publish publishes K messages per handler (default 1, one per handler, so
+// that the streams' writes interleave with publishing); with K > 1 the streams' queues gather up
+// to K frames between two writes, as bench/raw_epoll_server's --batch does.
 //
 // With a replayer, ids are automatic from --first-id: by default the microseconds since the
 // epoch at start, so a restarted server's ids are above every id the last one gave out and a
@@ -107,6 +111,7 @@ struct config {
     long long retry_ms = 0; // > 0: a retry: hint after each stream's head
     std::string tls_cert, tls_key; // both set: HTTPS
     std::string provider = "joe";  // or a redis:// URL
+    std::size_t publish_batch = 1; // messages /publish publishes per handler
 };
 
 [[noreturn]] void usage(const char* why) {
@@ -114,7 +119,7 @@ struct config {
                  "demo_server: %s\nusage: demo_server [--host ADDR] [--port N] [--threads N] "
                  "[--replay none|finite:N|valid:SECONDS] [--first-id now|N] [--gap-event TYPE] [--heartbeat SECONDS] "
                  "[--lifetime SECONDS] [--retry MS] [--tls-cert FILE --tls-key FILE] "
-                 "[--provider joe|redis://HOST[:PORT][/DB][?prefix=NAME]]\n",
+                 "[--provider joe|redis://HOST[:PORT][/DB][?prefix=NAME]] [--publish-batch K]\n",
                  why);
     std::exit(2);
 }
@@ -147,6 +152,7 @@ config parse_args(int argc, char** argv) {
         else if (a == "--heartbeat") c.heartbeat = number<double>(value(), "bad --heartbeat");
         else if (a == "--lifetime") c.lifetime = number<double>(value(), "bad --lifetime");
         else if (a == "--retry") c.retry_ms = number<long long>(value(), "bad --retry");
+        else if (a == "--publish-batch") c.publish_batch = number<std::size_t>(value(), "bad --publish-batch");
         else if (a == "--tls-cert") c.tls_cert = value();
         else if (a == "--tls-key") c.tls_key = value();
         else if (a == "--provider") c.provider = value();
@@ -154,6 +160,7 @@ config parse_args(int argc, char** argv) {
         else usage("unknown flag");
     }
     if (c.threads == 0) usage("--threads must be at least 1");
+    if (c.publish_batch == 0) usage("--publish-batch must be at least 1");
     if (c.tls_cert.empty() != c.tls_key.empty()) usage("--tls-cert and --tls-key go together");
     if (c.provider != "joe" && c.provider.rfind("redis://", 0) != 0) usage("--provider is joe or a redis:// URL");
     if (!c.gap_event.empty()) {
@@ -215,7 +222,8 @@ struct publish_run : std::enable_shared_from_this<publish_run<Server>> {
     asio::any_io_executor ex;
     std::uint64_t left;
     std::size_t size;
-    double rate; // messages per second; 0: as fast as the server takes them
+    double rate;       // messages per second; 0: as fast as the server takes them
+    std::size_t batch; // messages published per handler; the streams' writes run between handlers
     std::vector<std::string> topics;
     std::vector<std::string_view> topic_views;
     sse::message msg;
@@ -224,28 +232,34 @@ struct publish_run : std::enable_shared_from_this<publish_run<Server>> {
     std::uint64_t done = 0;
     bool said_busy = false;
 
-    publish_run(Server& s, asio::any_io_executor e, std::uint64_t n, std::size_t b, double r, std::vector<std::string> t)
-        : server(s), ex(e), left(n), size(b), rate(r), topics(std::move(t)), pace(e) {
+    publish_run(Server& s, asio::any_io_executor e, std::uint64_t n, std::size_t b, double r, std::size_t k,
+                std::vector<std::string> t)
+        : server(s), ex(e), left(n), size(b), rate(r), batch(std::max<std::size_t>(k, 1)), topics(std::move(t)),
+          pace(e) {
         for (const auto& x : topics) topic_views.emplace_back(x);
     }
 
     void step() {
-        if (left == 0) return;
-        if (rate > 0) { // the k-th message is due k/rate seconds after the start
-            const auto due = start + std::chrono::duration_cast<std::chrono::steady_clock::duration>(
-                                         std::chrono::duration<double>(double(done) / rate));
-            if (due > std::chrono::steady_clock::now()) {
-                pace.expires_at(due);
-                pace.async_wait([self = this->shared_from_this()](std::error_code e) {
-                    if (!e) self->publish_one();
-                });
-                return;
+        for (std::size_t i = 0; i < batch && left > 0; ++i) {
+            if (rate > 0) { // the k-th message is due k/rate seconds after the start
+                const auto due = start + std::chrono::duration_cast<std::chrono::steady_clock::duration>(
+                                             std::chrono::duration<double>(double(done) / rate));
+                if (due > std::chrono::steady_clock::now()) return wait_until(due);
             }
+            if (!publish_one()) return;
         }
-        publish_one();
+        if (left > 0) asio::post(ex, [self = this->shared_from_this()] { self->step(); });
     }
 
-    void publish_one() {
+    void wait_until(std::chrono::steady_clock::time_point t) {
+        pace.expires_at(t);
+        pace.async_wait([self = this->shared_from_this()](std::error_code e) {
+            if (!e) self->step();
+        });
+    }
+
+    // Whether it was published; if not, a retry is scheduled or the run is over.
+    bool publish_one() {
         std::string line = "t=" + std::to_string(realtime_ns());
         line.resize(size, 'x');
         msg.clear_lines();
@@ -256,19 +270,17 @@ struct publish_run : std::enable_shared_from_this<publish_run<Server>> {
             // Redis is away, or has too many publishes unanswered: try this one again shortly.
             if (!said_busy) std::fprintf(stderr, "demo_server: publish: %s; retrying\n", ec.message().c_str());
             said_busy = true;
-            pace.expires_after(std::chrono::milliseconds(1));
-            pace.async_wait([self = this->shared_from_this()](std::error_code e) {
-                if (!e) self->publish_one();
-            });
-            return;
+            wait_until(std::chrono::steady_clock::now() + std::chrono::milliseconds(1));
+            return false;
         }
         if (ec) {
             std::fprintf(stderr, "demo_server: publish failed: %s\n", ec.message().c_str());
-            return;
+            left = 0;
+            return false;
         }
         --left;
         ++done;
-        asio::post(ex, [self = this->shared_from_this()] { self->step(); });
+        return true;
     }
 };
 
@@ -338,7 +350,8 @@ int serve(Server& srv, asio::io_context& ioc, const config& cfg) {
                 return sse::response(400, "rate must be a number of messages per second from 0 (as fast as possible)\n");
             auto topics = req.query_values("topic");
             if (topics.empty()) topics.emplace_back(sse::default_topic);
-            auto run = std::make_shared<publish_run<Server>>(srv, publish_ex, n, size, rate, std::move(topics));
+            auto run = std::make_shared<publish_run<Server>>(srv, publish_ex, n, size, rate, cfg.publish_batch,
+                                                             std::move(topics));
             asio::post(publish_ex, [run] { run->step(); });
             return sse::response(200, "{\"published\":" + std::to_string(n) + "}\n", "application/json");
         }
