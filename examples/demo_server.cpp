@@ -5,7 +5,11 @@
 //               [--replay none|finite:N|valid:SECONDS] [--first-id now|N] [--gap-event TYPE]
 //               [--heartbeat SECONDS] [--lifetime SECONDS] [--retry MS] [--tls-cert FILE --tls-key FILE]
 //               [--provider joe|redis://HOST[:PORT][/DB][?prefix=NAME]] [--publish-batch K]
+//               [--gather-rounds N] [--gather-ms MS]
 //
+// --gather-rounds N, --gather-ms MS: sse::session_options::gather_rounds and gather_time (how
+// long a stream's write may wait for more frames while they keep coming; 0 rounds: write each
+// at once).
 // --publish-batch K: /publish publishes K messages per handler (default 1, one per handler, so
 // that the streams' writes interleave with publishing); with K > 1 the streams' queues gather up
 // to K frames between two writes, as bench/raw_epoll_server's --batch does.
@@ -27,7 +31,8 @@
 //   POST /publish?n=M&size=B[&topic=T][&rate=R]
 //        publishes M messages whose one data line is exactly B bytes:
 //        "t=<ns since the epoch, CLOCK_REALTIME, taken right before the publish>" padded with 'x',
-//        R per second (default 0: as fast as the server takes them).
+//        R per second (default 0: as fast as the server takes them; it holds back while the
+//        streams' queues are on average over half their budget, so the clients set the pace).
 //        Answers {"published":M}. n <= 10^8, 21 <= size <= 16 MiB, else 400.
 //   GET  /stats                  server and provider counters as JSON
 #include <sse/redis.hpp>
@@ -112,6 +117,8 @@ struct config {
     std::string tls_cert, tls_key; // both set: HTTPS
     std::string provider = "joe";  // or a redis:// URL
     std::size_t publish_batch = 1; // messages /publish publishes per handler
+    std::optional<unsigned> gather_rounds; // unset: session_options' default
+    std::optional<double> gather_ms;       // likewise
 };
 
 [[noreturn]] void usage(const char* why) {
@@ -119,7 +126,7 @@ struct config {
                  "demo_server: %s\nusage: demo_server [--host ADDR] [--port N] [--threads N] "
                  "[--replay none|finite:N|valid:SECONDS] [--first-id now|N] [--gap-event TYPE] [--heartbeat SECONDS] "
                  "[--lifetime SECONDS] [--retry MS] [--tls-cert FILE --tls-key FILE] "
-                 "[--provider joe|redis://HOST[:PORT][/DB][?prefix=NAME]] [--publish-batch K]\n",
+                 "[--provider joe|redis://HOST[:PORT][/DB][?prefix=NAME]] [--publish-batch K] [--gather-rounds N] [--gather-ms MS]\n",
                  why);
     std::exit(2);
 }
@@ -153,6 +160,8 @@ config parse_args(int argc, char** argv) {
         else if (a == "--lifetime") c.lifetime = number<double>(value(), "bad --lifetime");
         else if (a == "--retry") c.retry_ms = number<long long>(value(), "bad --retry");
         else if (a == "--publish-batch") c.publish_batch = number<std::size_t>(value(), "bad --publish-batch");
+        else if (a == "--gather-rounds") c.gather_rounds = number<unsigned>(value(), "bad --gather-rounds");
+        else if (a == "--gather-ms") c.gather_ms = number<double>(value(), "bad --gather-ms");
         else if (a == "--tls-cert") c.tls_cert = value();
         else if (a == "--tls-key") c.tls_key = value();
         else if (a == "--provider") c.provider = value();
@@ -240,6 +249,7 @@ struct publish_run : std::enable_shared_from_this<publish_run<Server>> {
     }
 
     void step() {
+        if (backlogged()) return wait_until(std::chrono::steady_clock::now() + std::chrono::microseconds(200));
         for (std::size_t i = 0; i < batch && left > 0; ++i) {
             if (rate > 0) { // the k-th message is due k/rate seconds after the start
                 const auto due = start + std::chrono::duration_cast<std::chrono::steady_clock::duration>(
@@ -249,6 +259,15 @@ struct publish_run : std::enable_shared_from_this<publish_run<Server>> {
             if (!publish_one()) return;
         }
         if (left > 0) asio::post(ex, [self = this->shared_from_this()] { self->step(); });
+    }
+
+    // Publishing holds back while the streams' queues are on average over half their budget:
+    // the clients set the pace, and a fast publisher does not push them over it (which would
+    // close them) just because it publishes many messages per handler.
+    bool backlogged() const {
+        const sse::server_stats st = server.stats();
+        const auto budget = static_cast<std::int64_t>(server.options().session.max_queue_bytes / 2);
+        return st.sessions > 0 && st.queued_bytes > st.sessions * budget;
     }
 
     void wait_until(std::chrono::steady_clock::time_point t) {
@@ -310,11 +329,11 @@ std::string stats_json(Server& srv) {
     char buf[512];
     std::snprintf(buf, sizeof buf,
                   "{\"connections\":%lld,\"sessions\":%lld,\"queued_bytes\":%lld,\"accepted\":%llu,"
-                  "\"frames_written\":%llu,\"bytes_written\":%llu,\"overflows\":%llu,\"rejected_head_too_large\":%llu,"
+                  "\"frames_written\":%llu,\"writes\":%llu,\"bytes_written\":%llu,\"overflows\":%llu,\"rejected_head_too_large\":%llu,"
                   "\"rejected_bad_request\":%llu,\"rejected_too_many\":%llu,\"timed_out\":%llu,",
                   (long long)s.connections, (long long)s.sessions, (long long)s.queued_bytes,
                   (unsigned long long)s.accepted, (unsigned long long)s.frames_written,
-                  (unsigned long long)s.bytes_written, (unsigned long long)s.overflows,
+                  (unsigned long long)s.writes, (unsigned long long)s.bytes_written, (unsigned long long)s.overflows,
                   (unsigned long long)s.rejected_head_too_large, (unsigned long long)s.rejected_bad_request,
                   (unsigned long long)s.rejected_too_many, (unsigned long long)s.timed_out);
     return buf + provider_json(srv.provider().stats()) + "}\n";
@@ -419,6 +438,8 @@ int main(int argc, char** argv) {
     sse::server_options options;
     options.session.heartbeat = std::chrono::milliseconds(static_cast<long long>(cfg.heartbeat * 1000));
     options.session.retry = std::chrono::milliseconds(cfg.retry_ms);
+    if (cfg.gather_rounds) options.session.gather_rounds = *cfg.gather_rounds;
+    if (cfg.gather_ms) options.session.gather_time = std::chrono::microseconds(static_cast<long long>(*cfg.gather_ms * 1000));
     options.log = [](sse::log_level level, std::string_view text) {
         if (level >= sse::log_level::warning) std::fprintf(stderr, "%.*s\n", (int)text.size(), text.data());
     };

@@ -1003,6 +1003,43 @@ TEST_CASE("session: with overflow_policy::close the frame over the budget ends t
     CHECK(counters->queued_bytes == 0);
 }
 
+TEST_CASE("session: frames published one per handler are gathered into few writes; gather_rounds = 0 writes each") {
+    // A publisher like demo_server's: one message per handler, so that the streams' writes
+    // interleave with publishing. Gathering lets it run on while frames keep coming.
+    constexpr int n = 1000;
+    auto run = [](unsigned rounds) {
+        accepted_connection conn;
+        auto counters = std::make_shared<sse::session_counters>();
+        sse::session_options so;
+        so.heartbeat = 0ms;
+        so.counters = counters;
+        so.gather_rounds = rounds;
+        sse::joe joe;
+        auto session = sse::upgrade(std::move(conn.socket), sse::request{}, joe, {std::string(sse::default_topic)}, so);
+        std::function<void(int)> step = [&](int i) {
+            if (i == n) return;
+            joe.publish(text(std::to_string(i)));
+            asio::post(conn.ioc, [&step, i] { step(i + 1); });
+        };
+        asio::post(conn.ioc, [&step] { step(0); });
+        std::thread io([&] { conn.ioc.run_for(30s); });
+        const bool all = conn.client->read_until("data: " + std::to_string(n - 1) + "\n\n", 20s);
+        conn.ioc.stop();
+        io.join();
+        CHECK(all);
+        std::size_t at = 0; // in order
+        for (int i = 0; i < n && at != std::string::npos; ++i) at = conn.client->received.find("data: " + std::to_string(i) + "\n\n", at);
+        CHECK(at != std::string::npos);
+        CHECK(counters->frames_written == static_cast<std::uint64_t>(n));
+        return counters->writes.load();
+    };
+    const std::uint64_t gathered = run(sse::session_options{}.gather_rounds);
+    const std::uint64_t each = run(0);
+    INFO("writes with gathering " << gathered << ", without " << each);
+    CHECK(gathered <= n / 8);  // about 64 frames a write
+    CHECK(each >= n * 9 / 10); // about one
+}
+
 TEST_CASE("session: a backlog of many small frames goes out in order, in bounded chunks, not copied whole") {
     accepted_connection conn;
     auto counters = std::make_shared<sse::session_counters>();

@@ -75,6 +75,7 @@ struct server_stats {
     std::int64_t queued_bytes = 0;      ///< bytes queued in all sessions
     std::uint64_t accepted = 0;         ///< connections accepted
     std::uint64_t frames_written = 0; ///< frames written to streams, heartbeats included
+    std::uint64_t writes = 0;           ///< write calls on streams (frames_written / writes: the batching)
     std::uint64_t bytes_written = 0; ///< bytes written to streams, heads included
     std::uint64_t overflows = 0;        ///< sessions closed by the overflow policy
     std::uint64_t dropped_frames = 0;   ///< frames dropped by overflow_policy::drop_oldest
@@ -466,6 +467,7 @@ public:
         s.overflows = st.counters->overflows.load(std::memory_order_relaxed);
         s.dropped_frames = st.counters->dropped_frames.load(std::memory_order_relaxed);
         s.heartbeats = st.counters->heartbeats.load(std::memory_order_relaxed);
+        s.writes = st.counters->writes.load(std::memory_order_relaxed);
         s.rejected_head_too_large = st.head_too_large.load(std::memory_order_relaxed);
         s.rejected_bad_request = st.bad_request.load(std::memory_order_relaxed);
         s.rejected_too_many = st.too_many.load(std::memory_order_relaxed);
