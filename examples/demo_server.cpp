@@ -12,7 +12,8 @@
 // at once).
 // --publish-batch K: /publish publishes K messages per handler (default 1, one per handler, so
 // that the streams' writes interleave with publishing); with K > 1 the streams' queues gather up
-// to K frames between two writes, as bench/raw_epoll_server's --batch does.
+// to K frames between two writes, as bench/raw_epoll_server's --batch does. On Joe without
+// ?rate, the K messages go out in one sse::joe::publish_batch (each stamped as it is made).
 //
 // With a replayer, ids are automatic from --first-id: by default the microseconds since the
 // epoch at start, so a restarted server's ids are above every id the last one gave out and a
@@ -56,6 +57,7 @@
 #include <string>
 #include <string_view>
 #include <thread>
+#include <span>
 #include <vector>
 
 namespace {
@@ -236,6 +238,7 @@ struct publish_run : std::enable_shared_from_this<publish_run<Server>> {
     std::vector<std::string> topics;
     std::vector<std::string_view> topic_views;
     sse::message msg;
+    std::vector<sse::message> batch_msgs; // publish_batch's
     asio::steady_timer pace;
     std::chrono::steady_clock::time_point start = std::chrono::steady_clock::now();
     std::uint64_t done = 0;
@@ -250,6 +253,13 @@ struct publish_run : std::enable_shared_from_this<publish_run<Server>> {
 
     void step() {
         if (backlogged()) return wait_until(std::chrono::steady_clock::now() + std::chrono::microseconds(200));
+        if constexpr (requires { server.provider().publish_batch(std::span<const sse::message>(), sse::topic_list()); }) {
+            if (batch > 1 && rate <= 0) { // one publish_batch: every stream queues the K frames at once
+                if (!publish_batch()) return;
+                if (left > 0) asio::post(ex, [self = this->shared_from_this()] { self->step(); });
+                return;
+            }
+        }
         for (std::size_t i = 0; i < batch && left > 0; ++i) {
             if (rate > 0) { // the k-th message is due k/rate seconds after the start
                 const auto due = start + std::chrono::duration_cast<std::chrono::steady_clock::duration>(
@@ -275,6 +285,28 @@ struct publish_run : std::enable_shared_from_this<publish_run<Server>> {
         pace.async_wait([self = this->shared_from_this()](std::error_code e) {
             if (!e) self->step();
         });
+    }
+
+    // Publishes min(batch, left) messages with one publish_batch, each stamped as it is made.
+    bool publish_batch() {
+        const auto k = static_cast<std::size_t>(std::min<std::uint64_t>(batch, left));
+        batch_msgs.resize(k);
+        for (sse::message& m : batch_msgs) {
+            std::string line = "t=" + std::to_string(realtime_ns());
+            line.resize(size, 'x');
+            m.clear_lines();
+            m.append_data(line);
+        }
+        std::error_code ec;
+        server.publish_batch(std::span<const sse::message>(batch_msgs), sse::topic_list(topic_views), ec);
+        if (ec) {
+            std::fprintf(stderr, "demo_server: publish failed: %s\n", ec.message().c_str());
+            left = 0;
+            return false;
+        }
+        left -= k;
+        done += k;
+        return true;
     }
 
     // Whether it was published; if not, a retry is scheduled or the run is over.

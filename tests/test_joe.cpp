@@ -20,6 +20,7 @@
 #include <cstdint>
 #include <limits>
 #include <memory>
+#include <span>
 #include <string>
 #include <string_view>
 #include <system_error>
@@ -1000,4 +1001,77 @@ TEST_CASE("joe: close_subscribers ends every subscription with its reason; joe s
     auto h3 = joe.subscribe({three, {}, {"a"}});
     joe.publish(text("new"), {"a"});
     CHECK(three->bytes() == strings{"data: new\n\n"});
+}
+
+namespace {
+// Records how frames arrive: one call per batch.
+class batch_recorder final : public sse::sink {
+public:
+    explicit batch_recorder(std::size_t capacity = std::numeric_limits<std::size_t>::max()) : capacity_(capacity) {}
+    sse::delivery send(const sse::frame& f) noexcept override { return send_batch(std::span<const sse::frame>(&f, 1)); }
+    sse::delivery send_batch(std::span<const sse::frame> fs) noexcept override {
+        batches.push_back(fs.size());
+        for (const sse::frame& f : fs) {
+            if (frames.size() >= capacity_) return sse::delivery::overflowed;
+            frames.emplace_back(f.bytes());
+        }
+        return sse::delivery::accepted;
+    }
+    void close(std::error_code) noexcept override { ++closes; }
+    strings frames;
+    std::vector<std::size_t> batches;
+    int closes = 0;
+
+private:
+    std::size_t capacity_;
+};
+} // namespace
+
+TEST_CASE("joe: publish_batch hands each subscriber the batch at once, in order, ids and history as publish's") {
+    sse::joe joe(sse::finite_replayer(10, {.auto_ids = true}));
+    auto batched = std::make_shared<batch_recorder>();
+    auto plain = std::make_shared<joe_recorder>(); // only send(): the default send_batch loops over it
+    auto both = std::make_shared<batch_recorder>();
+    auto elsewhere = std::make_shared<batch_recorder>();
+    auto small = std::make_shared<batch_recorder>(2); // overflows within the batch
+    auto h1 = joe.subscribe({batched, {}, {"a"}});
+    auto h2 = joe.subscribe({plain, {}, {"a"}});
+    auto h3 = joe.subscribe({both, {}, {"a", "b"}});
+    auto h4 = joe.subscribe({elsewhere, {}, {"c"}});
+    auto h5 = joe.subscribe({small, {}, {"b"}});
+    const std::vector<sse::message> ms{text("one"), text("two"), text("three")};
+    const std::uint64_t serialized = sse::frame::serialization_count();
+    std::error_code ec;
+    joe.publish_batch(ms, {"a", "b"}, ec);
+    REQUIRE_FALSE(ec);
+    const strings want{"id: 0\ndata: one\n\n", "id: 1\ndata: two\n\n", "id: 2\ndata: three\n\n"};
+    CHECK(batched->frames == want);
+    CHECK(batched->batches == std::vector<std::size_t>{3});
+    CHECK(plain->bytes() == want);
+    CHECK(plain->sends == 3);
+    CHECK(both->frames == want); // once, though on two of its topics
+    CHECK(both->batches == std::vector<std::size_t>{3});
+    CHECK(elsewhere->frames.empty());
+    CHECK(small->frames == strings(want.begin(), want.begin() + 2));
+    CHECK(sse::frame::serialization_count() == serialized + 3); // once per message, not per subscriber
+    const sse::provider_stats st = joe.stats();
+    CHECK(st.published == 3);
+    CHECK(st.delivered == 9); // batched, plain, both; not the overflowed one
+    CHECK(st.overflows == 1);
+    CHECK(st.subscribers == 4);
+    // The history holds the batch as three publishes.
+    auto late = std::make_shared<joe_recorder>();
+    auto h6 = joe.subscribe({late, sse::event_id("0"), {"a"}});
+    CHECK(late->bytes() == strings(want.begin() + 1, want.end()));
+    // A single publish after the batch continues the ids.
+    joe.publish(text("four"), {"a"});
+    CHECK(batched->frames.back() == "id: 3\ndata: four\n\n");
+
+    joe.publish_batch(std::span<const sse::message>(), {"a"}, ec); // nothing to publish: no error
+    CHECK_FALSE(ec);
+    CHECK(joe.stats().published == 4);
+    joe.publish_batch(ms, sse::topic_list(), ec);
+    CHECK(ec == sse::error::no_topic);
+    joe.shutdown();
+    CHECK(thrown_code([&] { joe.publish_batch(ms); }) == sse::error::provider_closed);
 }

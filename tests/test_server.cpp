@@ -1129,3 +1129,93 @@ TEST_CASE("session: a stalled drop_oldest session's memory stays bounded however
     CHECK(counters->sessions == 0);
     CHECK(counters->queued_bytes == 0);
 }
+
+TEST_CASE("session: send_batch queues a batch under the budget frame by frame, as single sends would") {
+    SECTION("drop_oldest: the newest frames that fit are kept, in order, and go out in one write") {
+        accepted_connection conn;
+        auto counters = std::make_shared<sse::session_counters>();
+        sse::session_options so;
+        so.heartbeat = 0ms;
+        so.max_queue_bytes = 4 * bulk_frame_size;
+        so.on_overflow = sse::overflow_policy::drop_oldest;
+        so.counters = counters;
+        sse::joe joe;
+        auto session = sse::upgrade(std::move(conn.socket), sse::request{}, joe, {std::string(sse::default_topic)}, so);
+        std::vector<sse::message> batch;
+        for (int i = 0; i < 10; ++i) batch.push_back(bulk_message(i));
+        joe.publish_batch(batch);
+        CHECK(counters->dropped_frames == 6);
+        CHECK(session->queued_bytes() == 4 * bulk_frame_size);
+        CHECK(counters->queued_bytes == static_cast<std::int64_t>(4 * bulk_frame_size));
+        CHECK(joe.stats().delivered == 10); // accepted: dropping is the sink's own policy
+
+        sse_test::io_thread io(conn.ioc);
+        test_client& c = *conn.client;
+        REQUIRE(c.read_until("\r\n\r\n"));
+        c.received.erase(0, c.received.find("\r\n\r\n") + 4);
+        const std::string want = bulk_frame(6) + bulk_frame(7) + bulk_frame(8) + bulk_frame(9);
+        REQUIRE(c.read_at_least(want.size()));
+        CHECK(c.received == want);
+        CHECK(eventually([&] { return counters->frames_written == 4; }));
+        CHECK(counters->writes == 1);
+        session->close();
+        CHECK(c.read_until_closed());
+        io.join();
+        session.reset();
+        CHECK(counters->queued_bytes == 0);
+    }
+    SECTION("close: the frame over the budget ends the stream, and joe drops it") {
+        accepted_connection conn;
+        auto counters = std::make_shared<sse::session_counters>();
+        sse::session_options so;
+        so.heartbeat = 0ms;
+        so.max_queue_bytes = 4 * bulk_frame_size;
+        so.counters = counters;
+        sse::joe joe;
+        auto session = sse::upgrade(std::move(conn.socket), sse::request{}, joe, {std::string(sse::default_topic)}, so);
+        std::vector<sse::frame> frames;
+        for (int i = 0; i < 5; ++i) frames.emplace_back(bulk_message(i));
+        CHECK(session->send_batch(frames) == sse::delivery::overflowed);
+        CHECK(counters->overflows == 1);
+        CHECK_FALSE(session->is_open());
+        CHECK(session->send_batch(frames) == sse::delivery::closed);
+        std::promise<std::error_code> ended;
+        session->on_end([&ended](std::error_code ec) { ended.set_value(ec); });
+        sse_test::io_thread io(conn.ioc);
+        auto end = ended.get_future();
+        REQUIRE(end.wait_for(5s) == std::future_status::ready);
+        CHECK(end.get() == sse::error::queue_overflow);
+        CHECK(conn.client->read_until_closed());
+        CHECK(conn.client->received.empty());
+        io.join();
+        CHECK(counters->queued_bytes == 0);
+    }
+}
+
+TEST_CASE("server: publish_batch reaches its topics' subscribers in order, each stream in few writes") {
+    running_server<sse::server> srv(sse::joe(sse::finite_replayer(100, {.auto_ids = true})), quiet());
+    srv->on_request([](const sse::request& r) -> sse::request_decision { return sse::stream_accept{r.query_values("topic")}; });
+    srv.start();
+    auto a = open_stream(srv.port(), "/events?topic=a");
+    auto b = open_stream(srv.port(), "/events?topic=b");
+    REQUIRE(srv->provider().stats().subscribers == 2);
+    const std::uint64_t writes_before = srv->stats().writes;
+    std::vector<sse::message> batch;
+    for (int i = 0; i < 50; ++i) batch.push_back(text("m" + std::to_string(i)));
+    srv->publish_batch(batch, {"a"});
+    srv->publish(text("the end"), {"a", "b"});
+    std::string want;
+    for (int i = 0; i < 50; ++i) want += "id: " + std::to_string(i) + "\ndata: m" + std::to_string(i) + "\n\n";
+    want += "id: 50\ndata: the end\n\n";
+    REQUIRE(a->read_until("data: the end\n\n"));
+    REQUIRE(b->read_until("data: the end\n\n"));
+    CHECK(a->received == want);
+    CHECK(b->received == "id: 50\ndata: the end\n\n");
+    CHECK(srv->provider().stats().published == 51);
+    // 52 frames in all: far fewer writes than frames (the batch is queued at once).
+    CHECK(eventually([&] { return srv->stats().frames_written >= 52; }));
+    CHECK(srv->stats().writes - writes_before <= 8);
+    std::error_code ec;
+    srv->publish_batch(batch, sse::topic_list(), ec);
+    CHECK(ec == sse::error::no_topic);
+}

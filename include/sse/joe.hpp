@@ -17,6 +17,7 @@
 #include <memory>
 #include <mutex>
 #include <ranges>
+#include <span>
 #include <string>
 #include <string_view>
 #include <system_error>
@@ -201,7 +202,7 @@ public:
             if (ec) f = frame(m);
         }
         ++st.counters.published;
-        fan_out(st, f, topics);
+        fan_out(st, std::span<const frame>(&f, 1), topics);
     }
 
     /// Publishes to the default topic.
@@ -242,6 +243,62 @@ public:
         throw_if(ec, "sse::joe::publish");
     }
 
+    /// Publishes `ms`, in order, to every subscriber of any of `topics`, as
+    /// consecutive publish calls would, but under one lock and handing each
+    /// subscriber's sink the whole batch at once (sink::send_batch): with
+    /// many subscribers a burst costs one visit per subscriber, not one per
+    /// message. Errors as publish; on a replayer's put error every message
+    /// still goes out and the first error is reported.
+    void publish_batch(std::span<const message> ms, topic_list topics, std::error_code& ec) {
+        if (!can_publish(topics, ec) || ms.empty()) return;
+        detail::joe_state& st = *state_;
+        std::vector<frame> frames;
+        frames.reserve(ms.size());
+        if (!has_history())
+            for (const message& m : ms) frames.emplace_back(m); // serialize outside the lock
+        std::lock_guard lock(st.mutex);
+        if (st.closed) {
+            ec = error::provider_closed;
+            return;
+        }
+        if (st.history) {
+            for (const message& m : ms) {
+                std::error_code put_ec;
+                frame f = st.history->put(m, topics, put_ec);
+                if (put_ec) {
+                    f = frame(m);
+                    if (!ec) ec = put_ec;
+                }
+                frames.push_back(std::move(f));
+            }
+        }
+        st.counters.published += ms.size();
+        fan_out(st, frames, topics);
+    }
+    /// Publishes a batch to the default topic.
+    void publish_batch(std::span<const message> ms, std::error_code& ec) {
+        const std::string_view t = default_topic;
+        publish_batch(ms, topic_list(&t, 1), ec);
+    }
+    /// Publishes a batch to the listed topics.
+    void publish_batch(std::span<const message> ms, std::initializer_list<std::string_view> topics, std::error_code& ec) {
+        publish_batch(ms, topic_list(topics.begin(), topics.size()), ec);
+    }
+    /// The throwing forms of publish_batch.
+    void publish_batch(std::span<const message> ms) {
+        std::error_code ec;
+        publish_batch(ms, ec);
+        throw_if(ec, "sse::joe::publish_batch");
+    }
+    void publish_batch(std::span<const message> ms, topic_list topics) {
+        std::error_code ec;
+        publish_batch(ms, topics, ec);
+        throw_if(ec, "sse::joe::publish_batch");
+    }
+    void publish_batch(std::span<const message> ms, std::initializer_list<std::string_view> topics) {
+        publish_batch(ms, topic_list(topics.begin(), topics.size()));
+    }
+
     /// Sends `f`, bytes already serialized (and holding their id, if any), to
     /// every subscriber of any of `topics`, each once and in order with
     /// everything else published, without recording it in the history. For
@@ -255,7 +312,7 @@ public:
             ec = error::provider_closed;
             return;
         }
-        fan_out(st, f, topics);
+        fan_out(st, std::span<const frame>(&f, 1), topics);
     }
     void deliver(const frame& f, std::initializer_list<std::string_view> topics, std::error_code& ec) {
         deliver(f, topic_list(topics.begin(), topics.size()), ec);
@@ -396,8 +453,9 @@ private:
         if (ec) detail::throw_error(ec, what);
     }
 
-    // Queues `f` to each subscriber of any of `topics` once; under st.mutex.
-    static void fan_out(detail::joe_state& st, const frame& f, topic_list topics) {
+    // Queues `f` (one frame or a batch) to each subscriber of any of `topics`
+    // once; under st.mutex.
+    static void fan_out(detail::joe_state& st, std::span<const frame> f, topic_list topics) {
         const std::uint64_t seq = ++st.publish_seq;
         if (topics.size() == 1) {
             if (const auto it = st.topics.find(topics[0]); it != st.topics.end())
@@ -417,9 +475,9 @@ private:
         st.dropped.clear();
     }
 
-    static void deliver_one(detail::joe_state& st, detail::joe_state::subscriber& s, const frame& f) {
-        switch (s.out->send(f)) {
-        case delivery::accepted: ++st.counters.delivered; return;
+    static void deliver_one(detail::joe_state& st, detail::joe_state::subscriber& s, std::span<const frame> f) {
+        switch (f.size() == 1 ? s.out->send(f[0]) : s.out->send_batch(f)) {
+        case delivery::accepted: st.counters.delivered += f.size(); return;
         case delivery::overflowed: ++st.counters.overflows; break;
         case delivery::closed: break;
         }

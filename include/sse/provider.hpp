@@ -95,6 +95,16 @@ public:
     /// Queues `f` for the subscriber.
     virtual delivery send(const frame& f) noexcept = 0;
 
+    /// Queues `frames`, in order, as consecutive sends would; on anything
+    /// but accepted the rest is not sent. Providers call it when they have
+    /// several frames at once (joe::publish_batch); a sink overrides it to
+    /// take its lock and touch its queue once per batch instead of per frame.
+    virtual delivery send_batch(std::span<const frame> frames) noexcept {
+        for (const frame& f : frames)
+            if (const delivery d = send(f); d != delivery::accepted) return d;
+        return delivery::accepted;
+    }
+
     /// The provider ends the subscription (e.g. sse::error::provider_closed
     /// at shutdown). Called at most once, never while a send is running.
     virtual void close(std::error_code reason) noexcept = 0;

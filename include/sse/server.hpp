@@ -30,9 +30,11 @@
 #include <cstring>
 #include <exception>
 #include <functional>
+#include <initializer_list>
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 #include <system_error>
@@ -447,6 +449,34 @@ public:
         std::error_code ec;
         st_->provider.publish(m, topic_list(topics.begin(), topics.size()), ec);
         if (ec) detail::throw_error(ec, "sse::basic_server::publish");
+    }
+
+    /// Publishes `ms` in order: with the provider's publish_batch when it has
+    /// one (joe does: each stream then queues the batch at once and writes it
+    /// in one go), else message by message, stopping at the first error.
+    void publish_batch(std::span<const message> ms, topic_list topics, std::error_code& ec) {
+        if constexpr (requires { st_->provider.publish_batch(ms, topics, ec); }) {
+            st_->provider.publish_batch(ms, topics, ec);
+        } else {
+            ec.clear();
+            for (const message& m : ms) {
+                st_->provider.publish(m, topics, ec);
+                if (ec) return;
+            }
+        }
+    }
+    void publish_batch(std::span<const message> ms, std::error_code& ec) { publish_batch(ms, default_topics(), ec); }
+    void publish_batch(std::span<const message> ms, std::initializer_list<std::string_view> topics, std::error_code& ec) {
+        publish_batch(ms, topic_list(topics.begin(), topics.size()), ec);
+    }
+    /// The throwing forms.
+    void publish_batch(std::span<const message> ms, topic_list topics = default_topics()) {
+        std::error_code ec;
+        publish_batch(ms, topics, ec);
+        if (ec) detail::throw_error(ec, "sse::basic_server::publish_batch");
+    }
+    void publish_batch(std::span<const message> ms, std::initializer_list<std::string_view> topics) {
+        publish_batch(ms, topic_list(topics.begin(), topics.size()));
     }
 
     /// The provider (e.g. for its stats(), or to publish into it directly).

@@ -49,7 +49,13 @@ using logger = std::function<void(log_level, std::string_view)>;
 /// server does) to watch them all.
 struct session_counters {
     std::atomic<std::int64_t> sessions{0};       ///< live sessions
-    std::atomic<std::int64_t> queued_bytes{0};   ///< bytes queued or being written, all sessions
+    /// Bytes queued or being written, all sessions. A session reports its
+    /// queue when it takes a batch to write, when a write completes, when it
+    /// drops frames and whenever its queue has moved by 16 KiB since the last
+    /// report, so the sum lags by less than 16 KiB per session and is exact
+    /// for idle ones (one shared atomic per frame would cost more than the
+    /// rest of queuing it).
+    std::atomic<std::int64_t> queued_bytes{0};
     std::atomic<std::uint64_t> frames_written{0}; ///< frames written, heartbeats included
     std::atomic<std::uint64_t> writes{0};         ///< write calls (frames_written / writes: the batching)
     std::atomic<std::uint64_t> bytes_written{0}; ///< bytes written, response heads included
@@ -164,8 +170,7 @@ public:
     ~session() override {
         if (options_.counters) {
             options_.counters->sessions.fetch_sub(1, std::memory_order_relaxed);
-            options_.counters->queued_bytes.fetch_sub(static_cast<std::int64_t>(pending_bytes_ + in_flight_bytes_),
-                                                      std::memory_order_relaxed);
+            options_.counters->queued_bytes.fetch_sub(reported_bytes_, std::memory_order_relaxed);
         }
     }
 
@@ -211,54 +216,65 @@ public:
     }
 
     /// Queues a frame (from any thread; never waits).
-    delivery send(const frame& f) noexcept override {
-        if (f.empty()) return delivery::accepted;
+    delivery send(const frame& f) noexcept override { return send_batch(std::span<const frame>(&f, 1)); }
+
+    /// Queues frames in order, under one lock (from any thread; never waits).
+    /// The overflow policy applies frame by frame, as to consecutive sends.
+    delivery send_batch(std::span<const frame> frames) noexcept override {
         std::unique_lock lock(mutex_);
         if (closed_ || closing_) return delivery::closed;
-        if (pending_bytes_ + in_flight_bytes_ + f.size() > options_.max_queue_bytes) {
-            if (options_.on_overflow == overflow_policy::close) {
-                closed_ = true;
+        std::uint64_t dropped = 0;
+        bool queued = false;
+        for (const frame& f : frames) {
+            if (f.empty()) continue;
+            if (pending_bytes_ + in_flight_bytes_ + f.size() > options_.max_queue_bytes) {
+                if (options_.on_overflow == overflow_policy::close) {
+                    closed_ = true;
+                    lock.unlock();
+                    count(&session_counters::dropped_frames, dropped);
+                    count(&session_counters::overflows, 1);
+                    log(log_level::warning, "sse: session closed: queue over its budget of " +
+                                                std::to_string(options_.max_queue_bytes) + " bytes");
+                    post_abort(error::queue_overflow);
+                    return delivery::overflowed;
+                }
+                if (in_flight_bytes_ + f.size() > options_.max_queue_bytes) {
+                    ++dropped; // no room even with an empty queue: the new frame goes alone
+                    continue;
+                }
+                while (pending_head_ < pending_.size() &&
+                       pending_bytes_ + in_flight_bytes_ + f.size() > options_.max_queue_bytes) {
+                    frame& old = pending_[pending_head_++];
+                    pending_bytes_ -= old.size();
+                    old = frame();
+                    ++dropped;
+                }
+                // Give the dropped slots back now and then: while a write is stalled,
+                // write_pending (which empties the queue) does not run.
+                if (pending_head_ >= 64 && 2 * pending_head_ >= pending_.size()) {
+                    pending_.erase(pending_.begin(), pending_.begin() + static_cast<std::ptrdiff_t>(pending_head_));
+                    pending_head_ = 0;
+                }
+            }
+            try {
+                pending_.push_back(f);
+            } catch (...) {
+                report_queued();
                 lock.unlock();
-                count(&session_counters::overflows, 1);
-                log(log_level::warning, "sse: session closed: queue over its budget of " +
-                                            std::to_string(options_.max_queue_bytes) + " bytes");
-                post_abort(error::queue_overflow);
+                count(&session_counters::dropped_frames, dropped);
                 return delivery::overflowed;
             }
-            if (in_flight_bytes_ + f.size() > options_.max_queue_bytes) {
-                // No room even with an empty queue: the new frame goes alone.
-                count(&session_counters::dropped_frames, 1);
-                return delivery::accepted;
-            }
-            std::uint64_t dropped = 0;
-            while (pending_head_ < pending_.size() &&
-                   pending_bytes_ + in_flight_bytes_ + f.size() > options_.max_queue_bytes) {
-                frame& old = pending_[pending_head_++];
-                pending_bytes_ -= old.size();
-                add_queued(-static_cast<std::int64_t>(old.size()));
-                old = frame();
-                ++dropped;
-            }
-            count(&session_counters::dropped_frames, dropped);
-            // Give the dropped slots back now and then: while a write is stalled,
-            // write_pending (which empties the queue) does not run.
-            if (pending_head_ >= 64 && 2 * pending_head_ >= pending_.size()) {
-                pending_.erase(pending_.begin(), pending_.begin() + static_cast<std::ptrdiff_t>(pending_head_));
-                pending_head_ = 0;
-            }
+            pending_bytes_ += f.size();
+            queued = true;
         }
-        try {
-            pending_.push_back(f);
-        } catch (...) {
-            return delivery::overflowed;
-        }
-        pending_bytes_ += f.size();
-        add_queued(static_cast<std::int64_t>(f.size()));
-        if (!write_scheduled_) {
-            write_scheduled_ = true;
-            lock.unlock();
-            asio::post(stream_.get_executor(), [self = this->shared_from_this()] { self->write_pending(); });
-        }
+        const auto unreported = static_cast<std::int64_t>(pending_bytes_ + in_flight_bytes_) - reported_bytes_;
+        if ((queued && !write_scheduled_) || dropped > 0 || unreported >= report_step || unreported <= -report_step)
+            report_queued();
+        const bool schedule = queued && !write_scheduled_;
+        if (schedule) write_scheduled_ = true;
+        lock.unlock();
+        count(&session_counters::dropped_frames, dropped);
+        if (schedule) asio::post(stream_.get_executor(), [self = this->shared_from_this()] { self->write_pending(); });
         return delivery::accepted;
     }
 
@@ -355,6 +371,7 @@ private:
                     pending_head_ = 0;
                     in_flight_bytes_ = pending_bytes_;
                     pending_bytes_ = 0;
+                    report_queued();
                 }
             }
         }
@@ -379,15 +396,17 @@ private:
                 buffers_.emplace_back(f.data(), f.size());
             }
         } else { // many small frames: copy as many as fit
-            scratch_.clear();
-            scratch_.reserve(detail::max_copy);
             for (std::size_t i = write_at_; i < writing_.size(); ++i) {
                 const std::size_t n = writing_[i].size();
-                if (chunk_frames_ >= detail::max_gather && scratch_.size() + n > detail::max_copy) break;
-                scratch_.append(writing_[i].bytes());
+                if (chunk_frames_ >= detail::max_gather && chunk_bytes_ + n > detail::max_copy) break;
+                chunk_bytes_ += n;
                 ++chunk_frames_;
             }
-            chunk_bytes_ = scratch_.size();
+            // Exactly what is copied: reserving max_copy each time would map and
+            // unmap a quarter megabyte (glibc's mmap threshold) per write.
+            scratch_.clear();
+            scratch_.reserve(chunk_bytes_);
+            for (std::size_t i = write_at_; i < write_at_ + chunk_frames_; ++i) scratch_.append(writing_[i].bytes());
             buffers_.emplace_back(scratch_.data(), scratch_.size());
         }
         // A span, not the vector: the operation copies its buffer sequence.
@@ -404,8 +423,8 @@ private:
         {
             std::lock_guard lock(mutex_);
             in_flight_bytes_ -= chunk_bytes_;
+            report_queued();
         }
-        add_queued(-static_cast<std::int64_t>(chunk_bytes_));
         if (ec) return do_abort(ec);
         count(&session_counters::writes, 1);
         count(&session_counters::frames_written, frames);
@@ -471,16 +490,14 @@ private:
     }
 
     void do_abort(std::error_code reason) {
-        std::size_t dropped = 0;
         {
             std::lock_guard lock(mutex_);
             closed_ = true;
-            for (std::size_t i = pending_head_; i < pending_.size(); ++i) dropped += pending_[i].size();
             pending_.clear();
             pending_head_ = 0;
             pending_bytes_ = 0;
+            report_queued();
         }
-        add_queued(-static_cast<std::int64_t>(dropped));
         cancel_subscription();
         if (ended_) return;
         ended_ = true;
@@ -502,11 +519,15 @@ private:
         if (h) h->cancel();
     }
 
-    void add_queued(std::int64_t delta) noexcept {
-        if (options_.counters) options_.counters->queued_bytes.fetch_add(delta, std::memory_order_relaxed);
+    // Brings counters->queued_bytes up to date with this queue; under mutex_.
+    void report_queued() noexcept {
+        const auto now = static_cast<std::int64_t>(pending_bytes_ + in_flight_bytes_);
+        if (options_.counters && now != reported_bytes_)
+            options_.counters->queued_bytes.fetch_add(now - reported_bytes_, std::memory_order_relaxed);
+        reported_bytes_ = now;
     }
     void count(std::atomic<std::uint64_t> session_counters::*counter, std::uint64_t n) noexcept {
-        if (options_.counters) (options_.counters.get()->*counter).fetch_add(n, std::memory_order_relaxed);
+        if (n > 0 && options_.counters) (options_.counters.get()->*counter).fetch_add(n, std::memory_order_relaxed);
     }
     void log(log_level level, const std::string& text) noexcept {
         if (!options_.log) return;
@@ -516,6 +537,8 @@ private:
         }
     }
 
+    // A queue that moved by this much since its last report reports again.
+    static constexpr std::int64_t report_step = 16 * 1024;
     // Queues keep at most this many slots while idle.
     static constexpr std::size_t idle_capacity = 16;
 
@@ -529,6 +552,7 @@ private:
     std::size_t pending_head_ = 0; // frames before it were dropped (drop_oldest)
     std::size_t pending_bytes_ = 0;
     std::size_t in_flight_bytes_ = 0;
+    std::int64_t reported_bytes_ = 0; // of pending + in flight, in counters->queued_bytes
     bool write_scheduled_ = false;
     bool closing_ = false;
     bool closed_ = false;
