@@ -939,6 +939,8 @@ TEST_CASE("session: closed before its head is out, with a client that never read
 }
 
 TEST_CASE("session: drop_oldest keeps the newest frames that fit, in order; a frame over the budget goes alone") {
+    const bool batched = GENERATE(false, true); // published one by one, or as one joe::publish_batch
+    CAPTURE(batched);
     accepted_connection conn;
     auto counters = std::make_shared<sse::session_counters>();
     sse::session_options so;
@@ -949,7 +951,14 @@ TEST_CASE("session: drop_oldest keeps the newest frames that fit, in order; a fr
     sse::joe joe;
     auto session = sse::upgrade(std::move(conn.socket), sse::request{}, joe, {std::string(sse::default_topic)}, so);
     // The io_context does not run yet: nothing is written, every frame queues.
-    for (int i = 0; i < 10; ++i) joe.publish(bulk_message(i));
+    if (batched) {
+        std::vector<sse::message> batch;
+        for (int i = 0; i < 10; ++i) batch.push_back(bulk_message(i));
+        joe.publish_batch(batch);
+    } else {
+        for (int i = 0; i < 10; ++i) joe.publish(bulk_message(i));
+    }
+    CHECK(joe.stats().delivered == 10); // accepted: dropping is the sink's own policy
     CHECK(counters->dropped_frames == 6);
     CHECK(session->queued_bytes() == 4 * bulk_frame_size);
     CHECK(counters->queued_bytes == static_cast<std::int64_t>(4 * bulk_frame_size));
@@ -971,12 +980,15 @@ TEST_CASE("session: drop_oldest keeps the newest frames that fit, in order; a fr
     CHECK(c.read_until_closed());
     io.join();
     CHECK(counters->frames_written == 4);
+    CHECK(counters->writes == 1); // queued before the head went out: one write
     session.reset();
     CHECK(counters->sessions == 0);
     CHECK(counters->queued_bytes == 0);
 }
 
 TEST_CASE("session: with overflow_policy::close the frame over the budget ends the stream") {
+    const bool batched = GENERATE(false, true); // published one by one, or as one joe::publish_batch
+    CAPTURE(batched);
     accepted_connection conn;
     auto counters = std::make_shared<sse::session_counters>();
     sse::session_options so;
@@ -985,11 +997,19 @@ TEST_CASE("session: with overflow_policy::close the frame over the budget ends t
     so.counters = counters;
     sse::joe joe;
     auto session = sse::upgrade(std::move(conn.socket), sse::request{}, joe, {std::string(sse::default_topic)}, so);
-    for (int i = 0; i < 5; ++i) joe.publish(bulk_message(i)); // the 5th does not fit
+    if (batched) {
+        std::vector<sse::message> batch;
+        for (int i = 0; i < 5; ++i) batch.push_back(bulk_message(i)); // the 5th does not fit
+        joe.publish_batch(batch);
+    } else {
+        for (int i = 0; i < 5; ++i) joe.publish(bulk_message(i)); // the 5th does not fit
+    }
     CHECK(counters->overflows == 1);
     CHECK_FALSE(session->is_open());
     CHECK(joe.stats().subscribers == 0); // joe dropped it
     CHECK(joe.stats().overflows == 1);
+    const std::vector<sse::frame> more{sse::frame(bulk_message(5)), sse::frame(bulk_message(6))};
+    CHECK(session->send_batch(more) == sse::delivery::closed);
     std::promise<std::error_code> ended;
     session->on_end([&ended](std::error_code ec) { ended.set_value(ec); });
     sse_test::io_thread io(conn.ioc);
@@ -1128,68 +1148,6 @@ TEST_CASE("session: a stalled drop_oldest session's memory stays bounded however
     session.reset();
     CHECK(counters->sessions == 0);
     CHECK(counters->queued_bytes == 0);
-}
-
-TEST_CASE("session: send_batch queues a batch under the budget frame by frame, as single sends would") {
-    SECTION("drop_oldest: the newest frames that fit are kept, in order, and go out in one write") {
-        accepted_connection conn;
-        auto counters = std::make_shared<sse::session_counters>();
-        sse::session_options so;
-        so.heartbeat = 0ms;
-        so.max_queue_bytes = 4 * bulk_frame_size;
-        so.on_overflow = sse::overflow_policy::drop_oldest;
-        so.counters = counters;
-        sse::joe joe;
-        auto session = sse::upgrade(std::move(conn.socket), sse::request{}, joe, {std::string(sse::default_topic)}, so);
-        std::vector<sse::message> batch;
-        for (int i = 0; i < 10; ++i) batch.push_back(bulk_message(i));
-        joe.publish_batch(batch);
-        CHECK(counters->dropped_frames == 6);
-        CHECK(session->queued_bytes() == 4 * bulk_frame_size);
-        CHECK(counters->queued_bytes == static_cast<std::int64_t>(4 * bulk_frame_size));
-        CHECK(joe.stats().delivered == 10); // accepted: dropping is the sink's own policy
-
-        sse_test::io_thread io(conn.ioc);
-        test_client& c = *conn.client;
-        REQUIRE(c.read_until("\r\n\r\n"));
-        c.received.erase(0, c.received.find("\r\n\r\n") + 4);
-        const std::string want = bulk_frame(6) + bulk_frame(7) + bulk_frame(8) + bulk_frame(9);
-        REQUIRE(c.read_at_least(want.size()));
-        CHECK(c.received == want);
-        CHECK(eventually([&] { return counters->frames_written == 4; }));
-        CHECK(counters->writes == 1);
-        session->close();
-        CHECK(c.read_until_closed());
-        io.join();
-        session.reset();
-        CHECK(counters->queued_bytes == 0);
-    }
-    SECTION("close: the frame over the budget ends the stream, and joe drops it") {
-        accepted_connection conn;
-        auto counters = std::make_shared<sse::session_counters>();
-        sse::session_options so;
-        so.heartbeat = 0ms;
-        so.max_queue_bytes = 4 * bulk_frame_size;
-        so.counters = counters;
-        sse::joe joe;
-        auto session = sse::upgrade(std::move(conn.socket), sse::request{}, joe, {std::string(sse::default_topic)}, so);
-        std::vector<sse::frame> frames;
-        for (int i = 0; i < 5; ++i) frames.emplace_back(bulk_message(i));
-        CHECK(session->send_batch(frames) == sse::delivery::overflowed);
-        CHECK(counters->overflows == 1);
-        CHECK_FALSE(session->is_open());
-        CHECK(session->send_batch(frames) == sse::delivery::closed);
-        std::promise<std::error_code> ended;
-        session->on_end([&ended](std::error_code ec) { ended.set_value(ec); });
-        sse_test::io_thread io(conn.ioc);
-        auto end = ended.get_future();
-        REQUIRE(end.wait_for(5s) == std::future_status::ready);
-        CHECK(end.get() == sse::error::queue_overflow);
-        CHECK(conn.client->read_until_closed());
-        CHECK(conn.client->received.empty());
-        io.join();
-        CHECK(counters->queued_bytes == 0);
-    }
 }
 
 TEST_CASE("server: publish_batch reaches its topics' subscribers in order, each stream in few writes") {
