@@ -468,6 +468,7 @@ int main(int argc, char** argv) {
 
     asio::io_context ioc(static_cast<int>(cfg.threads));
     sse::server_options options;
+    options.one_thread = cfg.threads == 1; // no strand per connection: nothing else runs the io_context
     options.session.heartbeat = std::chrono::milliseconds(static_cast<long long>(cfg.heartbeat * 1000));
     options.session.retry = std::chrono::milliseconds(cfg.retry_ms);
     if (cfg.gather_rounds) options.session.gather_rounds = *cfg.gather_rounds;

@@ -121,7 +121,10 @@ TEST_CASE("server: the response head is sent at once, before anything is publish
 // ------------------------------------------------------------------------------- topics
 
 TEST_CASE("server: a publish reaches exactly its topics' subscribers, as the exact bytes, each once") {
-    running_server<sse::server> srv(sse::joe(), quiet());
+    sse::server_options o = quiet();
+    o.one_thread = GENERATE(false, true); // a strand per connection, or the server's executor
+    CAPTURE(o.one_thread);
+    running_server<sse::server> srv(sse::joe(), o);
     srv->on_request([](const sse::request& r) -> sse::request_decision {
         return sse::stream_accept{r.query_values("topic")}; // none: the default topic
     });
@@ -554,6 +557,8 @@ TEST_CASE("server: max_connections = 2, the third connection gets 503, and a fre
 
 TEST_CASE("server: head_timeout closes a client that sends half a head, while a stream is served") {
     sse::server_options o = quiet();
+    o.one_thread = GENERATE(false, true); // a strand per connection, or the server's executor
+    CAPTURE(o.one_thread);
     o.head_timeout = 200ms;
     running_server<sse::server> srv(sse::joe(), o);
     srv.start();
@@ -608,6 +613,8 @@ TEST_CASE("server: keep_alive_timeout closes an idle keep-alive connection, not 
 
 TEST_CASE("server: a client that vanishes mid-stream is cleaned up") {
     sse::server_options o = quiet();
+    o.one_thread = GENERATE(false, true); // a strand per connection, or the server's executor
+    CAPTURE(o.one_thread);
     o.session.send_buffer_bytes = 16 * 1024;
     running_server<sse::server> srv(sse::joe(), o);
     srv.start();
@@ -652,6 +659,8 @@ TEST_CASE("server: 200 readers get every message in order while one that never r
     constexpr int batch = 64;
     constexpr std::size_t budget = 256 * 1024;
     sse::server_options o = quiet();
+    o.one_thread = GENERATE(false, true); // a strand per connection, or the server's executor
+    CAPTURE(o.one_thread);
     o.session.max_queue_bytes = budget;
     // A small kernel send buffer, so the stuck client's kernel buffers hold
     // little and its queue reaches the budget within the 2 MB published.
@@ -772,6 +781,8 @@ TEST_CASE("server: heartbeats are comments sent when a stream is idle") {
 
 TEST_CASE("server: async_shutdown sends the final event, ends every stream, refuses new connections") {
     sse::server_options o = quiet();
+    o.one_thread = GENERATE(false, true); // a strand per connection, or the server's executor
+    CAPTURE(o.one_thread);
     o.session.send_buffer_bytes = 16 * 1024;
     running_server<sse::server> srv(sse::joe(), o);
     srv->on_request([](const sse::request& r) -> sse::request_decision {
