@@ -54,10 +54,10 @@
 #include <ctime>
 #include <memory>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 #include <thread>
-#include <span>
 #include <vector>
 
 namespace {
