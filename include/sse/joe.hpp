@@ -197,10 +197,7 @@ public:
             ec = error::provider_closed;
             return;
         }
-        if (st.history) {
-            f = st.history->put(m, topics, ec);
-            if (ec) f = frame(m);
-        }
+        if (st.history) f = recorded(st, m, topics, ec);
         ++st.counters.published;
         fan_out(st, std::span<const frame>(&f, 1), topics);
     }
@@ -264,12 +261,8 @@ public:
         if (st.history) {
             for (const message& m : ms) {
                 std::error_code put_ec;
-                frame f = st.history->put(m, topics, put_ec);
-                if (put_ec) {
-                    f = frame(m);
-                    if (!ec) ec = put_ec;
-                }
-                frames.push_back(std::move(f));
+                frames.push_back(recorded(st, m, topics, put_ec));
+                if (put_ec && !ec) ec = put_ec;
             }
         }
         st.counters.published += ms.size();
@@ -451,6 +444,15 @@ private:
 
     static void throw_if(std::error_code ec, const char* what) {
         if (ec) detail::throw_error(ec, what);
+    }
+
+    // `m` put in the history: its frame there (with its id), or on a put
+    // error `m` serialized as it is (live subscribers still get it) and the
+    // error in `ec`; under st.mutex.
+    static frame recorded(detail::joe_state& st, const message& m, topic_list topics, std::error_code& ec) {
+        frame f = st.history->put(m, topics, ec);
+        if (ec) return frame(m);
+        return f;
     }
 
     // Queues `f` (one frame or a batch) to each subscriber of any of `topics`

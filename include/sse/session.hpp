@@ -267,11 +267,10 @@ public:
             pending_bytes_ += f.size();
             queued = true;
         }
-        const auto unreported = static_cast<std::int64_t>(pending_bytes_ + in_flight_bytes_) - reported_bytes_;
-        if ((queued && !write_scheduled_) || dropped > 0 || unreported >= report_step || unreported <= -report_step)
-            report_queued();
         const bool schedule = queued && !write_scheduled_;
-        if (schedule) write_scheduled_ = true;
+        const auto unreported = static_cast<std::int64_t>(pending_bytes_ + in_flight_bytes_) - reported_bytes_;
+        if (schedule || dropped > 0 || unreported >= report_step || unreported <= -report_step) report_queued();
+        write_scheduled_ = write_scheduled_ || schedule;
         lock.unlock();
         count(&session_counters::dropped_frames, dropped);
         if (schedule) asio::post(stream_.get_executor(), [self = this->shared_from_this()] { self->write_pending(); });
@@ -395,10 +394,12 @@ private:
                 const frame& f = writing_[write_at_ + i];
                 buffers_.emplace_back(f.data(), f.size());
             }
-        } else { // many small frames: copy as many as fit
-            for (std::size_t i = write_at_; i < writing_.size(); ++i) {
+        } else { // many small frames: copy the first max_gather and as many more as fit
+            chunk_frames_ = detail::max_gather;
+            chunk_bytes_ = first_bytes;
+            for (std::size_t i = write_at_ + chunk_frames_; i < writing_.size(); ++i) {
                 const std::size_t n = writing_[i].size();
-                if (chunk_frames_ >= detail::max_gather && chunk_bytes_ + n > detail::max_copy) break;
+                if (chunk_bytes_ + n > detail::max_copy) break;
                 chunk_bytes_ += n;
                 ++chunk_frames_;
             }
