@@ -321,7 +321,7 @@ private:
         if (!is_open()) return;
         head_ = detail::stream_head(options_);
         asio::async_write(stream_, asio::buffer(head_), [self = this->shared_from_this()](std::error_code ec, std::size_t n) {
-            self->head_ = std::string();
+            std::string().swap(self->head_); // (assigning an empty string would keep the buffer)
             if (ec) return self->do_abort(ec);
             self->count(&session_counters::bytes_written, n);
             self->read_until_closed();
@@ -377,7 +377,10 @@ private:
         if (writing_.empty()) {
             if (writing_.capacity() > idle_capacity) std::vector<frame>().swap(writing_);
             if (buffers_.capacity() > idle_capacity) std::vector<asio::const_buffer>().swap(buffers_);
-            scratch_ = std::string();
+            // Swapped, not assigned: libstdc++'s move-assignment from a short (empty) string
+            // keeps the old buffer, so every stream that once copied a backlog held up to
+            // max_copy for the rest of its life.
+            std::string().swap(scratch_);
             if (finishing_) finish_close();
             return;
         }
