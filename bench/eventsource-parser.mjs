@@ -3,6 +3,7 @@
 // 1 warm-up + N timed passes, median. Prints one JSON line per file and mode.
 //
 //   node bench/eventsource-parser.mjs [--reps N] [--bytes] FILE...
+//   node bench/eventsource-parser.mjs --serve
 //
 // Modes:
 //   string  the file decoded to a JS string once (untimed), fed as 65,536-char slices
@@ -11,24 +12,35 @@
 //           (what a client reading a socket does)
 // Each pass uses a new parser, counts events and sums data.length (UTF-16 code units);
 // every pass must agree, else the script exits 1. Modes alternate inside each round.
+//
+// --serve: one pass per request, so that bench/parser alternates these passes with its own
+// inside one run. Reads lines from stdin and answers each with one JSON line on stdout:
+//   load FILE         reads FILE (untimed), runs one warm-up pass of each mode:
+//                     {"loaded", "file", "bytes", "events", "data_chars", "version", "node"}
+//   pass MODE         one timed pass over the loaded file: {"mode", "ns", "events", "data_chars"}
+// EOF or "quit" ends it; a bad request is answered {"error": "..."}.
 import { readFileSync } from 'node:fs';
+import { createInterface } from 'node:readline';
 import { createParser } from 'eventsource-parser';
 
 const CHUNK = 65536;
 const args = process.argv.slice(2);
 let reps = 5;
 let withBytes = false;
+let serve = false;
 const files = [];
+const usage = 'usage: node eventsource-parser.mjs [--reps N] [--bytes] FILE... | --serve';
 for (let i = 0; i < args.length; ++i) {
   if (args[i] === '--reps' && i + 1 < args.length) reps = Number(args[++i]);
   else if (args[i] === '--bytes') withBytes = true;
+  else if (args[i] === '--serve') serve = true;
   else if (args[i].startsWith('--')) {
-    console.error(`usage: node eventsource-parser.mjs [--reps N] [--bytes] FILE...`);
+    console.error(usage);
     process.exit(2);
   } else files.push(args[i]);
 }
-if (!(reps >= 1) || files.length === 0) {
-  console.error(`usage: node eventsource-parser.mjs [--reps N] [--bytes] FILE...`);
+if (serve ? files.length > 0 : !(reps >= 1) || files.length === 0) {
+  console.error(usage);
   process.exit(2);
 }
 
@@ -76,6 +88,42 @@ function median(v) {
   const s = [...v].sort((a, b) => a - b);
   const n = s.length;
   return n % 2 ? s[(n - 1) / 2] : (s[n / 2 - 1] + s[n / 2]) / 2;
+}
+
+if (serve) {
+  let loaded = null; // { file, buf, text }
+  const answer = (o) => process.stdout.write(JSON.stringify(o) + '\n');
+  for await (const line of createInterface({ input: process.stdin, crlfDelay: Infinity })) {
+    const space = line.indexOf(' ');
+    const cmd = space < 0 ? line : line.slice(0, space);
+    const arg = space < 0 ? '' : line.slice(space + 1);
+    if (cmd === 'quit') break;
+    if (cmd === 'load') {
+      loaded = null; // let the previous file go before reading the next
+      let buf;
+      try {
+        buf = readFileSync(arg);
+      } catch (e) {
+        answer({ error: `cannot read ${arg}: ${e.message}` });
+        continue;
+      }
+      loaded = { file: arg, buf, text: buf.toString('utf8') };
+      const s = passString(loaded.text), b = passBytes(loaded.buf); // warm-up
+      if (s.events !== b.events || s.dataChars !== b.dataChars) {
+        answer({ error: `${arg}: string mode counted ${s.events} events, ${s.dataChars} chars; ` +
+          `bytes mode ${b.events}, ${b.dataChars}` });
+        continue;
+      }
+      answer({ loaded: true, file: arg, bytes: buf.length, events: s.events, data_chars: s.dataChars, version,
+        node: process.version });
+    } else if (cmd === 'pass' && loaded && (arg === 'string' || arg === 'bytes')) {
+      const p = arg === 'string' ? passString(loaded.text) : passBytes(loaded.buf);
+      answer({ mode: arg, ns: p.ns, events: p.events, data_chars: p.dataChars });
+    } else {
+      answer({ error: `bad request: ${line}` + (cmd === 'pass' && !loaded ? ' (nothing loaded)' : '') });
+    }
+  }
+  process.exit(0);
 }
 
 let failed = false;

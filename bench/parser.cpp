@@ -1,22 +1,33 @@
 // Parser throughput: sse::parser fed in 64 KiB and in 1 KiB chunks, against a
-// plain memchr('\n') line scan of the same bytes (the practical ceiling) and the
-// npm eventsource-parser run by Node in the same run on the same files.
+// memchr('\n') line scan of the same bytes (a baseline, not a ceiling: see below) and
+// the npm eventsource-parser, run by Node as a child process whose passes alternate
+// with ours inside the same rounds, on the same files.
 //
 //   parser [--dir DIR] [--reps N] [--size-mib 64] [--node bench/eventsource-parser.mjs | --no-node]
-//          [--node-bin PATH]
-//   taskset -c 1 ./parser --dir /tmp/sse-corpus --node bench/eventsource-parser.mjs
+//          [--node-bin PATH] [--json FILE] [--commit REV]
+//   taskset -c 1 ./parser --dir /tmp/sse-corpus --node bench/eventsource-parser.mjs --json parser.json
 //
 // Three deterministic corpora (fixed-seed splitmix64) of at least --size-mib MiB
 // are written to DIR (default ./corpus) with a manifest of their sizes, counts
 // and content hashes; a file whose size and recorded hash match what the
 // generator makes is reused. Each file is read whole into memory (untimed), then
-// every measurement is 1 warm-up + N timed passes, median (modes alternate
-// inside each round, so drift hits them alike). MB = 10^6 bytes.
+// every measurement is 1 warm-up + N timed passes, median; each of the N rounds
+// runs every mode once (ours 64 KiB, ours 1 KiB, the memchr scan, then
+// eventsource-parser's string and bytes modes, one pass each, timed inside Node),
+// so drift on a shared machine hits them alike. MB = 10^6 bytes.
+//
+// The memchr line scan calls memchr('\n') once per line over the whole buffer,
+// unchunked, LF only, and only counts lines: not the same chunking, line endings or
+// work as a parser. It is no ceiling either: sse::parser finds the ends of short lines
+// inline (SSE2), without a libc call per line, and can beat it (it does on `llm`).
 //
 // The exit status reflects only correctness: every pass must count exactly the
 // events the generator wrote and the same data bytes (and type and id bytes),
 // at 64 KiB and at 1 KiB chunks; eventsource-parser must count the same events
-// and data characters. The goals are printed with PASS/MISS, never asserted.
+// and data characters in every pass. The goals are printed with PASS/MISS, never
+// asserted. With --json FILE the medians and every pass are written to FILE as
+// {"bench": "parser", "machine", "commit", "date", "command", "results": [{"name",
+// "corpus", "median_mb_s", "runs": [MB/s of each pass]}]}.
 #include <sse/parser.hpp>
 
 #include <algorithm>
@@ -26,6 +37,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <csignal>
 #include <ctime>
 #include <filesystem>
 #include <fstream>
@@ -39,16 +51,15 @@
 #include <vector>
 
 #if defined(__unix__) || defined(__APPLE__)
+#include <cerrno>
+#include <poll.h>
 #include <sys/utsname.h>
+#include <sys/wait.h>
 #include <unistd.h>
 #define SSE_BENCH_POSIX 1
 #endif
 #if defined(__linux__)
 #include <sched.h>
-#endif
-#if defined(_WIN32)
-#define popen _popen
-#define pclose _pclose
 #endif
 
 // ---------------------------------------------------------------- allocation counter
@@ -499,7 +510,8 @@ pass run_ours(sse::parser& p, std::string_view bytes, std::size_t chunk) {
     return r;
 }
 
-/// The ceiling: find every line end with memchr and count lines.
+/// A baseline, not a ceiling: memchr('\n') once per line over the whole buffer
+/// (unchunked, LF only), counting lines. sse::parser can beat it (see the header).
 pass run_memchr(std::string_view bytes) {
     pass r;
     const auto t0 = clock_type::now();
@@ -681,6 +693,48 @@ std::string utc_now() {
     return buf;
 }
 
+std::string utc_iso_now() {
+    const std::time_t t = std::time(nullptr);
+    char buf[32];
+    std::tm tm{};
+#if defined(_WIN32)
+    gmtime_s(&tm, &t);
+#else
+    gmtime_r(&t, &tm);
+#endif
+    std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
+    return buf;
+}
+
+// The first line a shell command prints, without its line end ("" if none).
+std::string first_line_of(const std::string& cmd) {
+#if defined(SSE_BENCH_POSIX)
+    FILE* p = ::popen(cmd.c_str(), "r");
+    if (!p) return {};
+    char buf[256];
+    std::string line = std::fgets(buf, sizeof buf, p) ? buf : "";
+    while (std::fgets(buf, sizeof buf, p)) {
+    }
+    ::pclose(p);
+    while (!line.empty() && (line.back() == '\n' || line.back() == '\r')) line.pop_back();
+    return line;
+#else
+    (void)cmd;
+    return {};
+#endif
+}
+
+std::string shell_quote(const std::string& s);
+
+// The commit of the tree this file was built from, "-dirty" if tracked files changed.
+std::string source_commit() {
+    const std::string dir = shell_quote(std::filesystem::path(__FILE__).parent_path().string());
+    const std::string rev = first_line_of("git -C " + dir + " rev-parse --short=12 HEAD 2>/dev/null");
+    if (rev.empty()) return "unknown";
+    const bool dirty = !first_line_of("git -C " + dir + " status --porcelain --untracked-files=no 2>/dev/null").empty();
+    return dirty ? rev + "-dirty" : rev;
+}
+
 std::string shell_quote(const std::string& s) {
     if (!s.empty() && s.find_first_not_of("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_-./=:+,@") ==
                           std::string::npos)
@@ -725,21 +779,134 @@ bool json_field(const std::string& line, const std::string& key, std::string& ou
     return true;
 }
 
-struct node_result {
-    std::string mode; // "string" or "bytes"
-    std::uint64_t events = 0, data_chars = 0;
-    double ns = 0, min_ns = 0, max_ns = 0;
+#if defined(SSE_BENCH_POSIX)
+// bench/eventsource-parser.mjs --serve under Node: a child process asked for one pass at a
+// time over lines on its stdin, answering one JSON line each on its stdout.
+class node_peer {
+public:
+    node_peer() = default;
+    node_peer(const node_peer&) = delete;
+    node_peer& operator=(const node_peer&) = delete;
+    ~node_peer() { stop(); }
+
+    bool start(const std::string& node, const std::string& script, std::string& error) {
+        int in[2], out[2];
+        if (::pipe(in) != 0) {
+            error = std::string("pipe: ") + std::strerror(errno);
+            return false;
+        }
+        if (::pipe(out) != 0) {
+            error = std::string("pipe: ") + std::strerror(errno);
+            ::close(in[0]);
+            ::close(in[1]);
+            return false;
+        }
+        const char* argv[] = {node.c_str(), script.c_str(), "--serve", nullptr};
+        std::fflush(stdout);
+        pid_ = ::fork();
+        if (pid_ == 0) { // the child: only async-signal-safe calls until exec
+            ::dup2(in[0], 0);
+            ::dup2(out[1], 1);
+            ::close(in[0]);
+            ::close(in[1]);
+            ::close(out[0]);
+            ::close(out[1]);
+            ::execv(node.c_str(), const_cast<char* const*>(argv));
+            ::_exit(127);
+        }
+        ::close(in[0]);
+        ::close(out[1]);
+        if (pid_ < 0) {
+            error = std::string("fork: ") + std::strerror(errno);
+            ::close(in[1]);
+            ::close(out[0]);
+            return false;
+        }
+        to_ = in[1];
+        from_ = out[0];
+        return true;
+    }
+
+    // Sends `line`, then waits (up to `timeout`) for the answer's line.
+    bool request(const std::string& line, std::string& answer, std::chrono::seconds timeout) {
+        if (to_ < 0) return false;
+        const std::string s = line + "\n";
+        for (std::size_t at = 0; at < s.size();) {
+            const ssize_t n = ::write(to_, s.data() + at, s.size() - at);
+            if (n < 0 && errno == EINTR) continue;
+            if (n <= 0) return false;
+            at += static_cast<std::size_t>(n);
+        }
+        const auto until = clock_type::now() + timeout;
+        for (;;) {
+            if (const std::size_t nl = buf_.find('\n'); nl != std::string::npos) {
+                answer = buf_.substr(0, nl);
+                buf_.erase(0, nl + 1);
+                return true;
+            }
+            const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(until - clock_type::now());
+            if (left.count() <= 0) return false;
+            pollfd p{from_, POLLIN, 0};
+            const int r = ::poll(&p, 1, static_cast<int>(left.count()));
+            if (r < 0 && errno == EINTR) continue;
+            if (r <= 0) return false;
+            char b[4096];
+            const ssize_t n = ::read(from_, b, sizeof b);
+            if (n < 0 && errno == EINTR) continue;
+            if (n <= 0) return false;
+            buf_.append(b, static_cast<std::size_t>(n));
+        }
+    }
+
+    // Ends the child (EOF on its stdin) and returns its exit status, or -1.
+    int stop() {
+        if (pid_ <= 0) return -1;
+        ::close(to_);
+        to_ = -1;
+        int status = 0;
+        while (::waitpid(pid_, &status, 0) < 0 && errno == EINTR) {
+        }
+        ::close(from_);
+        from_ = -1;
+        pid_ = -1;
+        return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+    }
+
+private:
+    pid_t pid_ = -1;
+    int to_ = -1, from_ = -1;
+    std::string buf_;
 };
+#endif
+
+// A JSON string literal.
+std::string json_string(std::string_view s) {
+    std::string out = "\"";
+    for (const char ch : s) {
+        const auto c = static_cast<unsigned char>(ch);
+        if (ch == '"' || ch == '\\') {
+            out += '\\';
+            out += ch;
+        } else if (c < 0x20) {
+            char buf[8];
+            std::snprintf(buf, sizeof buf, "\\u%04x", c);
+            out += buf;
+        } else {
+            out += ch;
+        }
+    }
+    return out + "\"";
+}
 
 struct row {
     std::string name;
     std::string file;
     std::uint64_t bytes = 0, events = 0, data_utf16 = 0;
     stats k64, k1, scan;
+    stats esp_string, esp_bytes; // eventsource-parser's two modes (ns of each pass, timed in Node)
     stats copy64, copy1, cached64, cached1; // where 1 KiB chunks' time goes (printed, no goal)
     std::uint64_t cached_bytes = 0;
     std::uint64_t warmup_allocations = 0;
-    std::vector<node_result> node;
 };
 
 void print_mode(const char* label, std::uint64_t bytes, const stats& s, std::uint64_t count, const char* what) {
@@ -751,12 +918,15 @@ void print_mode(const char* label, std::uint64_t bytes, const stats& s, std::uin
 int usage(const char* argv0) {
     std::fprintf(stderr,
                  "usage: %s [--dir DIR] [--reps N] [--size-mib MIB] [--node SCRIPT | --no-node] [--node-bin PATH]\n"
+                 "          [--json FILE] [--commit REV]\n"
                  "  --dir DIR        where the corpora and their manifest live (default ./corpus)\n"
                  "  --reps N         timed passes per measurement, after 1 warm-up; the median is shown (5)\n"
                  "  --size-mib MIB   size of each corpus, at least (64)\n"
                  "  --node SCRIPT    bench/eventsource-parser.mjs (default: that path under the cwd, or next to\n"
                  "                   this source file); --no-node skips eventsource-parser\n"
                  "  --node-bin PATH  the node executable (default: node from PATH)\n"
+                 "  --json FILE      also write the medians and every pass to FILE (JSON)\n"
+                 "  --commit REV     the commit measured, for the JSON (default: git rev-parse of this source's tree)\n"
                  "Pin it yourself for stable figures: taskset -c 1 %s ...\n",
                  argv0, argv0);
     return 2;
@@ -772,6 +942,7 @@ int main(int argc, char** argv) {
     bool node_script_given = false;
     bool use_node = true;
     std::string node_bin = "node";
+    std::string json_path, commit;
     for (int i = 1; i < argc; ++i) {
         const std::string_view a = argv[i];
         const bool has_value = i + 1 < argc;
@@ -781,6 +952,8 @@ int main(int argc, char** argv) {
         else if (a == "--node" && has_value) node_script = argv[++i], node_script_given = true;
         else if (a == "--node-bin" && has_value) node_bin = argv[++i];
         else if (a == "--no-node") use_node = false;
+        else if (a == "--json" && has_value) json_path = argv[++i];
+        else if (a == "--commit" && has_value) commit = argv[++i];
         else return usage(argv[0]);
     }
     if (reps < 1 || size_mib < 1) return usage(argv[0]);
@@ -791,7 +964,8 @@ int main(int argc, char** argv) {
         if (i > 0) command += ' ';
         command += shell_quote(argv[i]);
     }
-    std::printf("bench/parser: sse::parser vs a memchr line scan and eventsource-parser (MB = 10^6 bytes)\n");
+    std::printf("bench/parser: sse::parser vs a memchr LF scan (a baseline, not a ceiling) and eventsource-parser "
+                "(MB = 10^6 bytes)\n");
     std::printf("date:     %s\n", utc_now().c_str());
     std::printf("command:  %s\n", command.c_str());
     std::printf("cpu:      %s; %u hardware threads; allowed CPUs: %s (pin with taskset -c 1)\n", cpu_model().c_str(),
@@ -815,18 +989,11 @@ int main(int argc, char** argv) {
     std::printf(", assertions on\n");
 #endif
     std::printf("method:   corpora of >= %zu MiB read whole into memory; 1 warm-up + %d timed passes per mode, "
-                "modes alternating; medians\n\n",
+                "every mode once per round (eventsource-parser's passes included); medians\n",
                 size_mib, reps);
+    std::printf("memchr:   one memchr('\\n') call per line over the whole buffer, unchunked, LF only, lines counted: "
+                "a baseline, not a ceiling\n");
     std::fflush(stdout);
-
-    std::error_code fs_ec;
-    std::filesystem::create_directories(dir, fs_ec);
-    if (fs_ec) {
-        std::fprintf(stderr, "parser: cannot create %s: %s\n", dir.string().c_str(), fs_ec.message().c_str());
-        return 2;
-    }
-    const auto manifest_path = dir / "manifest.txt";
-    auto manifest = read_manifest(manifest_path);
 
     bool ok = true;
     auto fail = [&](const std::string& what) {
@@ -834,6 +1001,57 @@ int main(int argc, char** argv) {
         std::printf("FAILED: %s\n", what.c_str());
         ok = false;
     };
+
+    // ------------------------------------------------------------ eventsource-parser under Node
+    // Started first (a small process to fork), asked for one pass at a time below.
+    std::error_code fs_ec;
+    std::string node_version;
+#if defined(SSE_BENCH_POSIX)
+    node_peer esp;
+    std::signal(SIGPIPE, SIG_IGN); // a Node that died is a failed request, not the end of this process
+    if (use_node) {
+        if (!node_script_given) {
+            const std::filesystem::path here = std::filesystem::path(__FILE__).parent_path() / "eventsource-parser.mjs";
+            for (const auto& cand : {std::filesystem::path("bench/eventsource-parser.mjs"), here})
+                if (std::filesystem::exists(cand, fs_ec)) {
+                    node_script = cand.string();
+                    break;
+                }
+        }
+        const std::string node = find_in_path(node_bin);
+        std::string error;
+        if (node_script.empty() || !std::filesystem::exists(node_script, fs_ec)) {
+            if (node_script_given) {
+                fail("no such script: " + node_script);
+                return 1;
+            }
+            std::printf("eventsource-parser: skipped (bench/eventsource-parser.mjs not found; pass --node PATH)\n");
+            use_node = false;
+        } else if (node.empty()) {
+            std::printf("eventsource-parser: skipped (%s not found)\n", node_bin.c_str());
+            use_node = false;
+        } else if (!esp.start(node, node_script, error)) {
+            fail("cannot run " + node + " " + node_script + " --serve: " + error);
+            use_node = false;
+        } else {
+            std::printf("eventsource-parser: %s %s --serve (did you run `npm ci` in bench/?)\n",
+                        shell_quote(node).c_str(), shell_quote(node_script).c_str());
+        }
+    }
+#else
+    if (use_node) std::printf("eventsource-parser: skipped (alternating passes with Node needs POSIX pipes)\n");
+    use_node = false;
+#endif
+    std::printf("\n");
+    std::fflush(stdout);
+
+    std::filesystem::create_directories(dir, fs_ec);
+    if (fs_ec) {
+        std::fprintf(stderr, "parser: cannot create %s: %s\n", dir.string().c_str(), fs_ec.message().c_str());
+        return 2;
+    }
+    const auto manifest_path = dir / "manifest.txt";
+    auto manifest = read_manifest(manifest_path);
 
     const std::size_t target = size_mib * 1024 * 1024;
     std::vector<row> rows;
@@ -901,17 +1119,68 @@ int main(int argc, char** argv) {
         check(w1, "1 KiB chunks (warm-up)");
         r.warmup_allocations = w64.allocations + w1.allocations;
         if (wscan.events != expect_lines) fail(r.name + ": the memchr scan miscounted lines");
-        for (int i = 0; i < reps; ++i) {
+#if defined(SSE_BENCH_POSIX)
+        // eventsource-parser reads the same file and makes its warm-up passes (both modes).
+        auto esp_failed = [&](const std::string& what) {
+            fail("eventsource-parser on " + r.name + ": " + what);
+            esp.stop();
+            use_node = false;
+        };
+        if (use_node) {
+            std::string answer, v;
+            if (!esp.request("load " + r.file, answer, std::chrono::seconds(600))) {
+                esp_failed("no answer to load (did you run `npm ci` in bench/?)");
+            } else if (answer.rfind("{\"loaded\":true", 0) != 0) {
+                esp_failed(answer);
+            } else {
+                std::uint64_t events = 0, chars = 0;
+                if (json_field(answer, "events", v)) events = std::strtoull(v.c_str(), nullptr, 10);
+                if (json_field(answer, "data_chars", v)) chars = std::strtoull(v.c_str(), nullptr, 10);
+                if (node_version.empty() && json_field(answer, "node", v)) {
+                    node_version = "node " + v;
+                    if (json_field(answer, "version", v)) node_version += ", eventsource-parser " + v;
+                }
+                if (events != r.events || chars != r.data_utf16)
+                    esp_failed("warm-up counted " + std::to_string(events) + " events, " + std::to_string(chars) +
+                               " data chars; expected " + std::to_string(r.events) + ", " +
+                               std::to_string(r.data_utf16));
+            }
+        }
+        // One timed pass in Node; its time is measured there, around the feeding only.
+        auto esp_pass = [&](const char* mode, stats& into) {
+            if (!use_node) return;
+            std::string answer, v;
+            pass ps;
+            if (!esp.request(std::string("pass ") + mode, answer, std::chrono::seconds(600)))
+                return esp_failed(std::string("no answer to a pass in ") + mode + " mode");
+            if (!json_field(answer, "ns", v)) return esp_failed(answer);
+            ps.ns = std::strtod(v.c_str(), nullptr);
+            if (json_field(answer, "events", v)) ps.events = std::strtoull(v.c_str(), nullptr, 10);
+            if (json_field(answer, "data_chars", v)) ps.data_bytes = std::strtoull(v.c_str(), nullptr, 10);
+            if (ps.events != r.events || ps.data_bytes != r.data_utf16)
+                return esp_failed(std::string(mode) + " mode counted " + std::to_string(ps.events) + " events, " +
+                                  std::to_string(ps.data_bytes) + " data chars; expected " + std::to_string(r.events) +
+                                  ", " + std::to_string(r.data_utf16));
+            into.passes.push_back(ps);
+        };
+#else
+        auto esp_pass = [](const char*, stats&) {};
+#endif
+        for (int i = 0; i < reps; ++i) { // a round: every mode once
             r.k64.passes.push_back(run_ours(p64, bytes, 64 * 1024));
             check(r.k64.passes.back(), "64 KiB chunks");
             r.k1.passes.push_back(run_ours(p1, bytes, 1024));
             check(r.k1.passes.back(), "1 KiB chunks");
             r.scan.passes.push_back(run_memchr(bytes));
             if (r.scan.passes.back().events != expect_lines) fail(r.name + ": the memchr scan miscounted lines");
+            esp_pass("string", r.esp_string);
+            esp_pass("bytes", r.esp_bytes);
         }
         print_mode("ours, 64 KiB chunks", r.bytes, r.k64, r.events, "events");
         print_mode("ours, 1 KiB chunks", r.bytes, r.k1, r.events, "events");
-        print_mode("memchr line scan", r.bytes, r.scan, expect_lines, "lines");
+        print_mode("memchr LF scan, unchunked", r.bytes, r.scan, expect_lines, "lines");
+        if (!r.esp_string.passes.empty()) print_mode("eventsource-parser, string", r.bytes, r.esp_string, r.events, "events");
+        if (!r.esp_bytes.passes.empty()) print_mode("eventsource-parser, bytes", r.bytes, r.esp_bytes, r.events, "events");
 
         // Where the 1 KiB chunks' extra time goes (no goal): the same two chunk sizes
         // for ours over the first 4 MiB of events, parsed 8 times a pass so they stay
@@ -960,6 +1229,8 @@ int main(int argc, char** argv) {
     std::printf("\nsingle-line events (`data: <N bytes>` + blank line, max_event_size 16 MiB; median of %d passes):\n",
                 std::max(reps, 21));
     double huge_ratio = 0, linear_ratio = 0;
+    stats whole, small, small1; // the 8 MiB line whole and in 1 KiB chunks, the 1 MiB line in 1 KiB chunks
+    std::uint64_t huge_bytes = 0, one_bytes = 0;
     {
         splitmix64 r{0x5151515151515151ull};
         auto make_huge = [&](std::size_t n) {
@@ -984,7 +1255,11 @@ int main(int argc, char** argv) {
             }
             return s;
         };
-        const stats whole = measure(huge, huge.size()), small = measure(huge, 1024), small1 = measure(one, 1024);
+        whole = measure(huge, huge.size());
+        small = measure(huge, 1024);
+        small1 = measure(one, 1024);
+        huge_bytes = huge.size();
+        one_bytes = one.size();
         huge_ratio = small.median_ns() / whole.median_ns();
         // (minimum times here: the least disturbed pass of each, on a shared machine)
         const double ns_per_byte_8 = small.min_ns() / static_cast<double>(huge.size());
@@ -1002,102 +1277,24 @@ int main(int argc, char** argv) {
     }
     std::fflush(stdout);
 
-    // ------------------------------------------------------------ eventsource-parser under Node
-    std::string node_version;
-    if (use_node) {
-        if (!node_script_given) {
-            const std::filesystem::path here = std::filesystem::path(__FILE__).parent_path() / "eventsource-parser.mjs";
-            for (const auto& cand : {std::filesystem::path("bench/eventsource-parser.mjs"), here})
-                if (std::filesystem::exists(cand, fs_ec)) {
-                    node_script = cand.string();
-                    break;
-                }
-        }
-        const std::string node = find_in_path(node_bin);
-        if (node_script.empty() || !std::filesystem::exists(node_script, fs_ec)) {
-            if (node_script_given) {
-                fail("no such script: " + node_script);
-                return 1;
-            }
-            std::printf("\neventsource-parser: skipped (bench/eventsource-parser.mjs not found; pass --node PATH)\n");
-            use_node = false;
-        } else if (node.empty()) {
-            std::printf("\neventsource-parser: skipped (%s not found)\n", node_bin.c_str());
-            use_node = false;
-        } else {
-            std::string cmd = shell_quote(node) + " " + shell_quote(node_script) + " --bytes --reps " +
-                              std::to_string(reps);
-            for (const row& r : rows) cmd += " " + shell_quote(r.file);
-            std::printf("\neventsource-parser: %s\n", cmd.c_str());
-            std::fflush(stdout);
-            FILE* pipe = popen(cmd.c_str(), "r");
-            if (!pipe) {
-                fail("cannot run " + cmd);
-            } else {
-                std::string line;
-                char buf[4096];
-                std::size_t results = 0;
-                while (std::fgets(buf, sizeof buf, pipe)) {
-                    line += buf;
-                    if (line.empty() || line.back() != '\n') continue;
-                    std::string file, mode, v;
-                    if (line[0] != '{' || !json_field(line, "file", file) || !json_field(line, "mode", mode)) {
-                        std::printf("  (node) %s", line.c_str());
-                        line.clear();
-                        continue;
-                    }
-                    if (node_version.empty() && json_field(line, "node", v)) {
-                        node_version = v;
-                        if (json_field(line, "version", v)) node_version += ", eventsource-parser " + v;
-                    }
-                    node_result nr;
-                    nr.mode = mode;
-                    if (json_field(line, "events", v)) nr.events = std::strtoull(v.c_str(), nullptr, 10);
-                    if (json_field(line, "data_chars", v)) nr.data_chars = std::strtoull(v.c_str(), nullptr, 10);
-                    if (json_field(line, "median_ns", v)) nr.ns = std::strtod(v.c_str(), nullptr);
-                    if (json_field(line, "min_ns", v)) nr.min_ns = std::strtod(v.c_str(), nullptr);
-                    if (json_field(line, "max_ns", v)) nr.max_ns = std::strtod(v.c_str(), nullptr);
-                    line.clear();
-                    for (row& r : rows)
-                        if (r.file == file) {
-                            ++results;
-                            if (nr.events != r.events || nr.data_chars != r.data_utf16)
-                                fail("eventsource-parser (" + mode + ") on " + r.name + ": " +
-                                     std::to_string(nr.events) + " events, " + std::to_string(nr.data_chars) +
-                                     " data chars; expected " + std::to_string(r.events) + ", " +
-                                     std::to_string(r.data_utf16));
-                            std::printf("  %-6s %-7s %9s MB/s (min-max %s-%s)  %s events/s\n", r.name.c_str(),
-                                        mode.c_str(), group(mb_per_s(r.bytes, nr.ns)).c_str(),
-                                        group(mb_per_s(r.bytes, nr.max_ns)).c_str(),
-                                        group(mb_per_s(r.bytes, nr.min_ns)).c_str(),
-                                        millions(per_s(r.events, nr.ns)).c_str());
-                            r.node.push_back(nr);
-                        }
-                }
-                const int status = pclose(pipe);
-                if (status != 0 || results != 2 * rows.size())
-                    fail("eventsource-parser run failed (status " + std::to_string(status) + ", " +
-                         std::to_string(results) + " results; did you run `npm ci` in bench/?)");
-            }
-        }
-    }
+#if defined(SSE_BENCH_POSIX)
+    if (use_node && esp.stop() != 0) fail("eventsource-parser: Node did not exit cleanly");
+#endif
 
     // ------------------------------------------------------------ the table
     auto esp_best = [](const row& r) { // the faster of eventsource-parser's two modes
-        double best = 0;
-        for (const auto& n : r.node)
-            if (n.ns > 0 && (best == 0 || n.ns < best)) best = n.ns;
-        return best;
+        const double s = r.esp_string.median_ns(), b = r.esp_bytes.median_ns();
+        return s > 0 && (b == 0 || s < b) ? s : b;
     };
     auto esp_mode = [](const row& r, const char* mode) {
-        for (const auto& n : r.node)
-            if (n.mode == mode) return n.ns;
-        return 0.0;
+        return std::string_view(mode) == "string" ? r.esp_string.median_ns() : r.esp_bytes.median_ns();
     };
-    std::printf("\nResults (medians of %d passes; eventsource-parser: string mode / bytes mode, ratio against the "
-                "faster)%s%s\n\n",
-                reps, node_version.empty() ? "" : "; node ", node_version.c_str());
-    std::printf("| corpus | ours 64K MB/s | ours 64K events/s | ours 1K MB/s | memchr MB/s | eventsource-parser MB/s "
+    std::printf("\nResults (medians of %d passes; eventsource-parser, in the same rounds: string mode / bytes mode, "
+                "ratio against the faster%s%s; memchr: one call per line, unchunked, LF only, a baseline, not a "
+                "ceiling)\n\n",
+                reps, node_version.empty() ? "" : "; ", node_version.c_str());
+    std::printf("| corpus | ours 64K MB/s | ours 64K events/s | ours 1K MB/s | memchr LF scan MB/s | "
+                "eventsource-parser MB/s "
                 "(string / bytes) | ours/memchr | ours/eventsource-parser | 1K/64K time | allocs/event |\n");
     std::printf("|---|---|---|---|---|---|---|---|---|---|\n");
     std::vector<std::string> goals;
@@ -1130,6 +1327,52 @@ int main(int argc, char** argv) {
     std::printf("\n8 MiB single-line event in 1 KiB chunks: %.2fx the one-chunk time; per byte %.2fx the 1 MiB "
                 "event's (%s; rescanning the carried line would make it ~8x)\n",
                 huge_ratio, linear_ratio, linear_ratio <= 2 ? "linear: PASS" : "not linear: MISS");
+    if (!json_path.empty()) {
+        // Every mode's median and passes, in MB/s (10^6 bytes per second).
+        std::string j = "{\"bench\": \"parser\", \"machine\": " +
+                        json_string(cpu_model() + ", " + std::to_string(std::thread::hardware_concurrency()) +
+                                    " hardware threads, " + kernel()) +
+                        ", \"commit\": " + json_string(commit.empty() ? source_commit() : commit) +
+                        ", \"date\": " + json_string(utc_iso_now()) + ", \"command\": " + json_string(command) +
+                        ", \"results\": [";
+        bool first = true;
+        auto add = [&](const std::string& name, const std::string& corpus_name, std::uint64_t bytes, const stats& st,
+                       const std::string& note = {}) {
+            if (st.passes.empty()) return;
+            j += first ? "\n  " : ",\n  ";
+            first = false;
+            j += "{\"name\": " + json_string(name) + ", \"corpus\": " + json_string(corpus_name) +
+                 ", \"median_mb_s\": " + fixed(mb_per_s(bytes, st.median_ns()), 1) + ", \"runs\": [";
+            for (std::size_t i = 0; i < st.passes.size(); ++i)
+                j += (i ? ", " : "") + fixed(mb_per_s(bytes, st.passes[i].ns), 1);
+            j += "]";
+            if (!note.empty()) j += ", \"note\": " + json_string(note);
+            j += "}";
+        };
+        for (const row& r : rows) {
+            add("sse::parser 64 KiB chunks", r.name, r.bytes, r.k64);
+            add("sse::parser 1 KiB chunks", r.name, r.bytes, r.k1);
+            add("memchr LF scan", r.name, r.bytes, r.scan,
+                "a baseline, not a ceiling: one memchr('\\n') call per line over the whole buffer, unchunked, LF "
+                "only, lines counted, no parsing; sse::parser can be faster");
+            add("eventsource-parser string", r.name, r.bytes, r.esp_string,
+                node_version + "; passes alternate with ours in the same rounds; decoded to a string once, untimed");
+            add("eventsource-parser bytes", r.name, r.bytes, r.esp_bytes,
+                node_version + "; passes alternate with ours in the same rounds; TextDecoder inside the timing");
+            add("sse::parser 64 KiB chunks, cached", r.name, r.cached_bytes, r.cached64,
+                "the corpus's first 4 MiB of events parsed 8 times a pass");
+            add("sse::parser 1 KiB chunks, cached", r.name, r.cached_bytes, r.cached1,
+                "the corpus's first 4 MiB of events parsed 8 times a pass");
+            add("memchr and copy 64 KiB chunks", r.name, r.bytes, r.copy64, "no parsing: memchr each LF, copy each line");
+            add("memchr and copy 1 KiB chunks", r.name, r.bytes, r.copy1, "no parsing: memchr each LF, copy each line");
+        }
+        add("sse::parser one chunk", "single 8 MiB line", huge_bytes, whole);
+        add("sse::parser 1 KiB chunks", "single 8 MiB line", huge_bytes, small);
+        add("sse::parser 1 KiB chunks", "single 1 MiB line", one_bytes, small1);
+        j += "\n]}\n";
+        if (!write_file(json_path, j)) fail("cannot write " + json_path);
+        else std::printf("\nJSON: %s\n", json_path.c_str());
+    }
     std::printf("\nGoals (printed, not asserted): ours/memchr >= 0.4 on every corpus; ours/eventsource-parser >= 8 on "
                 "llm and fields; 1K/64K time <= 1.5; ~0 allocations per event in steady state; the 8 MiB line "
                 "linear.\nCorrectness: %s\n",
