@@ -30,10 +30,12 @@
 // keeps free), then calls malloc_trim(0) and samples its RSS again. The rule: at every checkpoint
 // after the warm-up, the heap in use and the RSS after malloc_trim are within +10% of the warm-up
 // checkpoint's. Raw RSS and peak RSS are printed, not judged: they measure glibc's retention of
-// freed memory as much as the program.
+// freed memory as much as the program. At the end the clients close and the server samples its
+// heap again: (heap in use with every stream idle - without them) / streams, the heap an idle
+// stream holds, must be at most 16 KiB, however large the backlogs it wrote.
 //
 // Prints the parameters, progress every 10 s, each checkpoint, then one summary with a table of
-// the checkpoints; exits 0 when every check passed and the memory rule held, 1 otherwise, 2 on
+// the checkpoints; exits 0 when every check passed and both memory rules held, 1 otherwise, 2 on
 // bad arguments.
 #include <sse/message.hpp>
 #include <sse/parser.hpp>
@@ -723,6 +725,17 @@ int main(int argc, char** argv) {
     for (auto& c : clients) c->stop();
     work.reset();
     for (std::thread& th : threads) th.join();
+    // What the idle streams held: the heap in use once the server has seen them all close.
+    std::optional<memory_sample> closed;
+    if (!timed_out && samples.size() == checkpoints.size()) {
+        for (int i = 0; i < 200; ++i) { // bounded: the server sees each close at once
+            const std::optional<std::string> r = ask_report();
+            if (!r || r->find(" sessions=0 ") != std::string::npos) break;
+            std::this_thread::sleep_for(std::chrono::milliseconds(50));
+        }
+        sampled.reset();
+        if (ask("sample", "sample ") && sampled && sampled->sessions == 0) closed = sampled;
+    }
 
     const std::uint64_t checked = t.events;
     std::printf("soak: %.1f s (%.1f s publishing, %.1f s of it paused at checkpoints), %s messages, %zu clients, %s "
@@ -762,11 +775,24 @@ int main(int argc, char** argv) {
                 rss_idle, checkpoints.size() - 1, 100 * worst_heap, 100 * worst_trimmed,
                 memory_ok ? "within 10%"
                           : samples.size() == checkpoints.size() ? "NOT within 10%" : "samples missing");
+    // The second rule: an idle stream costs little heap, however large the backlogs it wrote.
+    bool idle_ok = false;
+    if (closed && !samples.empty() && samples.back().sessions > 0) {
+        const memory_sample& last = samples.back();
+        const double per_stream = double(last.heap - closed->heap) / double(last.sessions);
+        idle_ok = per_stream <= 16;
+        std::printf("soak: heap in use with %lld idle streams %s KiB, after they closed %s KiB (RSS after trim %s KiB): "
+                    "%.1f KiB per idle stream (rule: at most 16 KiB; %s)\n",
+                    last.sessions, with_commas(last.heap).c_str(), with_commas(closed->heap).c_str(),
+                    with_commas(closed->rss_trimmed).c_str(), per_stream, idle_ok ? "met" : "NOT met");
+    } else {
+        std::printf("soak: no sample of the server with its streams closed\n");
+    }
     {
         std::lock_guard lock(t.mutex);
         for (const std::string& f : t.failures) std::printf("soak: FAILED: %s\n", f.c_str());
     }
-    const bool ok = !timed_out && t.failed == 0 && t.complete == cfg.clients && memory_ok;
+    const bool ok = !timed_out && t.failed == 0 && t.complete == cfg.clients && memory_ok && idle_ok;
     std::printf("soak: %s\n", ok ? "PASSED" : "FAILED");
     return quit(ok ? 0 : 1);
 }
