@@ -29,7 +29,8 @@
 // server samples its RSS, its heap in use (mallinfo2: what the program holds, not what glibc
 // keeps free), then calls malloc_trim(0) and samples its RSS again. The rule: at every checkpoint
 // after the warm-up, the heap in use and the RSS after malloc_trim are within +10% of the warm-up
-// checkpoint's. Raw RSS and peak RSS are printed, not judged: they measure glibc's retention of
+// checkpoint's, or within 4 MiB of it (small runs: thread stacks and glibc's arenas alone move
+// the RSS by a few MiB; at the defaults 10% is 6 MiB of heap and 7 MiB of RSS). Raw RSS and peak RSS are printed, not judged: they measure glibc's retention of
 // freed memory as much as the program. At the end the clients close and the server samples its
 // heap again: (heap in use with every stream idle - without them) / streams, the heap an idle
 // stream holds, must be at most 16 KiB, however large the backlogs it wrote.
@@ -751,7 +752,8 @@ int main(int argc, char** argv) {
                 accepted_before_go);
 
     // The memory rule: at every checkpoint after the warm-up, the heap in use and the RSS after
-    // malloc_trim are within +10% of the warm-up checkpoint's (the history is full from then on).
+    // malloc_trim are within +10% (or 4 MiB) of the warm-up checkpoint's (the history is full from
+    // then on).
     // Raw RSS (glibc's free memory included) and peak RSS are printed, not judged.
     std::printf("soak: server memory at the checkpoints (KiB; every client caught up, publishing paused):\n");
     std::printf("  %11s %9s %10s %12s %17s %10s %9s %9s\n", "published", "sessions", "RSS", "heap in use",
@@ -764,17 +766,19 @@ int main(int argc, char** argv) {
         const double trimmed_growth = double(m.rss_trimmed - w.rss_trimmed) / double(w.rss_trimmed);
         worst_heap = std::max(worst_heap, heap_growth);
         worst_trimmed = std::max(worst_trimmed, trimmed_growth);
-        if (w.heap <= 0 || w.rss_trimmed <= 0 || m.heap <= 0 || heap_growth > 0.10 || trimmed_growth > 0.10)
+        auto within = [](long now, long warm) { return now - warm <= std::max(warm / 10, 4096L); };
+        if (w.heap <= 0 || w.rss_trimmed <= 0 || m.heap <= 0 || !within(m.heap, w.heap) ||
+            !within(m.rss_trimmed, w.rss_trimmed))
             memory_ok = false;
         std::printf("  %11s %9lld %10s %12s %17s %10s %+8.1f%% %+8.1f%%\n", with_commas(m.published).c_str(), m.sessions,
                     with_commas(m.rss).c_str(), with_commas(m.heap).c_str(), with_commas(m.rss_trimmed).c_str(),
                     with_commas(m.peak_rss).c_str(), 100 * heap_growth, 100 * trimmed_growth);
     }
     std::printf("soak: server RSS idle %ld KiB. Rule: heap in use and RSS after malloc_trim at each of the %zu "
-                "checkpoints after the warm-up within +10%% of the warm-up's: at most %+.1f%% and %+.1f%% (%s)\n",
+                "checkpoints after the warm-up within +10%% (or 4 MiB) of the warm-up's: at most %+.1f%% and "
+                "%+.1f%% (%s)\n",
                 rss_idle, checkpoints.size() - 1, 100 * worst_heap, 100 * worst_trimmed,
-                memory_ok ? "within 10%"
-                          : samples.size() == checkpoints.size() ? "NOT within 10%" : "samples missing");
+                memory_ok ? "met" : samples.size() == checkpoints.size() ? "NOT met" : "samples missing");
     // The second rule: an idle stream costs little heap, however large the backlogs it wrote.
     bool idle_ok = false;
     if (closed && !samples.empty() && samples.back().sessions > 0) {
