@@ -30,8 +30,9 @@
 // keeps free), then calls malloc_trim(0) and samples its RSS again. The rule: at every checkpoint
 // after the warm-up, the heap in use and the RSS after malloc_trim are within +10% of the warm-up
 // checkpoint's, or within 4 MiB of it (small runs: thread stacks and glibc's arenas alone move
-// the RSS by a few MiB; at the defaults 10% is 6 MiB of heap and 7 MiB of RSS). Raw RSS and peak RSS are printed, not judged: they measure glibc's retention of
-// freed memory as much as the program. At the end the clients close and the server samples its
+// the RSS by a few MiB; at the defaults 10% is 6 MiB of heap and 7 MiB of RSS). Raw RSS and
+// peak RSS are printed, not judged: they measure glibc's retention of freed memory as much as
+// the program. At the end the clients close and the server samples its
 // heap again: (heap in use with every stream idle - without them) / streams, the heap an idle
 // stream holds, must be at most 16 KiB, however large the backlogs it wrote.
 //
@@ -762,35 +763,41 @@ int main(int argc, char** argv) {
     double worst_heap = 0, worst_trimmed = 0;
     for (const memory_sample& m : samples) {
         const memory_sample& w = samples.front();
-        const double heap_growth = double(m.heap - w.heap) / double(w.heap);
-        const double trimmed_growth = double(m.rss_trimmed - w.rss_trimmed) / double(w.rss_trimmed);
+        auto growth = [](long now, long warm) { return warm > 0 ? double(now - warm) / double(warm) : 0.0; };
+        const double heap_growth = growth(m.heap, w.heap), trimmed_growth = growth(m.rss_trimmed, w.rss_trimmed);
         worst_heap = std::max(worst_heap, heap_growth);
         worst_trimmed = std::max(worst_trimmed, trimmed_growth);
         auto within = [](long now, long warm) { return now - warm <= std::max(warm / 10, 4096L); };
         if (w.heap <= 0 || w.rss_trimmed <= 0 || m.heap <= 0 || !within(m.heap, w.heap) ||
             !within(m.rss_trimmed, w.rss_trimmed))
             memory_ok = false;
-        std::printf("  %11s %9lld %10s %12s %17s %10s %+8.1f%% %+8.1f%%\n", with_commas(m.published).c_str(), m.sessions,
-                    with_commas(m.rss).c_str(), with_commas(m.heap).c_str(), with_commas(m.rss_trimmed).c_str(),
-                    with_commas(m.peak_rss).c_str(), 100 * heap_growth, 100 * trimmed_growth);
+        std::printf("  %11s %9lld %10s %12s %17s %10s %+8.1f%% %+8.1f%%\n", with_commas(m.published).c_str(),
+                    m.sessions, with_commas(m.rss).c_str(), with_commas(m.heap).c_str(),
+                    with_commas(m.rss_trimmed).c_str(), with_commas(m.peak_rss).c_str(), 100 * heap_growth,
+                    100 * trimmed_growth);
     }
     std::printf("soak: server RSS idle %ld KiB. Rule: heap in use and RSS after malloc_trim at each of the %zu "
                 "checkpoints after the warm-up within +10%% (or 4 MiB) of the warm-up's: at most %+.1f%% and "
                 "%+.1f%% (%s)\n",
                 rss_idle, checkpoints.size() - 1, 100 * worst_heap, 100 * worst_trimmed,
-                memory_ok ? "met" : samples.size() == checkpoints.size() ? "NOT met" : "samples missing");
+                memory_ok                                ? "met"
+                : samples.size() != checkpoints.size()   ? "samples missing"
+                : samples.front().heap <= 0              ? "NOT met: no heap figures (mallinfo2 needs glibc's malloc, "
+                                                           "not a sanitizer's)"
+                                                         : "NOT met");
     // The second rule: an idle stream costs little heap, however large the backlogs it wrote.
     bool idle_ok = false;
-    if (closed && !samples.empty() && samples.back().sessions > 0) {
+    if (closed && !samples.empty() && samples.back().sessions > 0 && samples.back().heap > 0) {
         const memory_sample& last = samples.back();
         const double per_stream = double(last.heap - closed->heap) / double(last.sessions);
         idle_ok = per_stream <= 16;
-        std::printf("soak: heap in use with %lld idle streams %s KiB, after they closed %s KiB (RSS after trim %s KiB): "
-                    "%.1f KiB per idle stream (rule: at most 16 KiB; %s)\n",
+        std::printf("soak: heap in use with %lld idle streams %s KiB, after they closed %s KiB (RSS after trim %s "
+                    "KiB): %.1f KiB per idle stream (rule: at most 16 KiB; %s)\n",
                     last.sessions, with_commas(last.heap).c_str(), with_commas(closed->heap).c_str(),
                     with_commas(closed->rss_trimmed).c_str(), per_stream, idle_ok ? "met" : "NOT met");
     } else {
-        std::printf("soak: no sample of the server with its streams closed\n");
+        std::printf("soak: no heap figures of the server with its streams idle and closed: the idle-stream rule is "
+                    "NOT met\n");
     }
     {
         std::lock_guard lock(t.mutex);
