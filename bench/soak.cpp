@@ -28,13 +28,15 @@
 // client done and connected). At each, once every client has received everything published, the
 // server samples its RSS, its heap in use (mallinfo2: what the program holds, not what glibc
 // keeps free), then calls malloc_trim(0) and samples its RSS again. The rule: at every checkpoint
-// after the warm-up, the heap in use and the RSS after malloc_trim are within +10% of the warm-up
-// checkpoint's, or within 4 MiB of it (small runs: thread stacks and glibc's arenas alone move
-// the RSS by a few MiB; at the defaults 10% is 6 MiB of heap and 7 MiB of RSS). Raw RSS and
-// peak RSS are printed, not judged: they measure glibc's retention of freed memory as much as
-// the program. At the end the clients close and the server samples its
-// heap again: (heap in use with every stream idle - without them) / streams, the heap an idle
-// stream holds, must be at most 16 KiB, however large the backlogs it wrote.
+// after the warm-up, the heap in use is within +10% (or 4 MiB) of the warm-up checkpoint's, and
+// the RSS after malloc_trim within +25% (or 8 MiB): with the heap flat within 0.5%, the trimmed
+// RSS moved by up to 9% between checkpoints (pages that hold a few live chunks stay; thread
+// stacks and glibc's arenas move it by a few MiB in small runs), so it only watches for a trend
+// the heap would not show, such as fragmentation. Raw RSS and peak RSS are printed, not judged:
+// they measure glibc's retention of freed memory as much as the program. At the end the clients
+// close and the server samples its heap again: (heap in use with every stream idle - without
+// them) / streams, the heap an idle stream holds, must be at most 16 KiB, however large the
+// backlogs it wrote.
 //
 // Prints the parameters, progress every 10 s, each checkpoint, then one summary with a table of
 // the checkpoints; exits 0 when every check passed and both memory rules held, 1 otherwise, 2 on
@@ -752,10 +754,10 @@ int main(int argc, char** argv) {
     std::printf("soak: server %s (accepted before publishing: %" PRIu64 ")\n", end ? end->c_str() + 4 : "(no report)",
                 accepted_before_go);
 
-    // The memory rule: at every checkpoint after the warm-up, the heap in use and the RSS after
-    // malloc_trim are within +10% (or 4 MiB) of the warm-up checkpoint's (the history is full from
-    // then on).
-    // Raw RSS (glibc's free memory included) and peak RSS are printed, not judged.
+    // The growth rule: at every checkpoint after the warm-up (the history is full from then on),
+    // the heap in use within +10% (or 4 MiB) of the warm-up checkpoint's, the RSS after
+    // malloc_trim within +25% (or 8 MiB). Raw RSS (glibc's free memory included) and peak RSS
+    // are printed, not judged.
     std::printf("soak: server memory at the checkpoints (KiB; every client caught up, publishing paused):\n");
     std::printf("  %11s %9s %10s %12s %17s %10s %9s %9s\n", "published", "sessions", "RSS", "heap in use",
                 "RSS after trim", "peak RSS", "heap", "trimmed");
@@ -767,18 +769,17 @@ int main(int argc, char** argv) {
         const double heap_growth = growth(m.heap, w.heap), trimmed_growth = growth(m.rss_trimmed, w.rss_trimmed);
         worst_heap = std::max(worst_heap, heap_growth);
         worst_trimmed = std::max(worst_trimmed, trimmed_growth);
-        auto within = [](long now, long warm) { return now - warm <= std::max(warm / 10, 4096L); };
-        if (w.heap <= 0 || w.rss_trimmed <= 0 || m.heap <= 0 || !within(m.heap, w.heap) ||
-            !within(m.rss_trimmed, w.rss_trimmed))
+        if (w.heap <= 0 || w.rss_trimmed <= 0 || m.heap <= 0 || m.heap - w.heap > std::max(w.heap / 10, 4096L) ||
+            m.rss_trimmed - w.rss_trimmed > std::max(w.rss_trimmed / 4, 8192L))
             memory_ok = false;
         std::printf("  %11s %9lld %10s %12s %17s %10s %+8.1f%% %+8.1f%%\n", with_commas(m.published).c_str(),
                     m.sessions, with_commas(m.rss).c_str(), with_commas(m.heap).c_str(),
                     with_commas(m.rss_trimmed).c_str(), with_commas(m.peak_rss).c_str(), 100 * heap_growth,
                     100 * trimmed_growth);
     }
-    std::printf("soak: server RSS idle %ld KiB. Rule: heap in use and RSS after malloc_trim at each of the %zu "
-                "checkpoints after the warm-up within +10%% (or 4 MiB) of the warm-up's: at most %+.1f%% and "
-                "%+.1f%% (%s)\n",
+    std::printf("soak: server RSS idle %ld KiB. Rule: at each of the %zu checkpoints after the warm-up, heap in "
+                "use within +10%% (or 4 MiB) of the warm-up's and RSS after malloc_trim within +25%% (or 8 MiB): at "
+                "most %+.1f%% and %+.1f%% (%s)\n",
                 rss_idle, checkpoints.size() - 1, 100 * worst_heap, 100 * worst_trimmed,
                 memory_ok                                ? "met"
                 : samples.size() != checkpoints.size()   ? "samples missing"
