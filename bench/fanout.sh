@@ -30,6 +30,7 @@
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+ARGS="$*"
 BUILD="$ROOT/build/bench"
 SCENARIOS="i,ii,iii"
 REPS=3
@@ -172,7 +173,7 @@ run_one() { # server scenario rep N M B timeout
 }
 
 CPU=$(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -1)
-echo "{\"kind\":\"meta\",\"date\":\"$(date -u +%Y-%m-%dT%H:%M:%SZ)\",\"host\":\"$(nproc) cores, $(uname -r)\",\"cpu\":\"$CPU\",\"cores\":$(nproc),\"kernel\":\"$(uname -r)\",\"command\":\"bench/fanout.sh --scenarios $SCENARIOS --reps $REPS --servers $SERVERS\",\"git\":\"$(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo none)\",\"node\":\"$(node --version)\",\"nofile\":\"$NOFILE\",\"scenarios\":\"$SCENARIOS\",\"reps\":$REPS,\"servers\":\"$SERVERS\",\"loadavg_start\":\"$(cut -d' ' -f1-3 /proc/loadavg)\"}" >>"$OUT"
+echo "{\"kind\":\"meta\",\"date\":\"$(date -u +%Y-%m-%dT%H:%M:%SZ)\",\"host\":\"$(nproc) cores, $(uname -r)\",\"cpu\":\"$CPU\",\"cores\":$(nproc),\"kernel\":\"$(uname -r)\",\"command\":\"bench/fanout.sh $ARGS\",\"git\":\"$(git -C "$ROOT" describe --always --dirty --abbrev=7 2>/dev/null || echo none)\",\"node\":\"$(node --version)\",\"nofile\":\"$NOFILE\",\"scenarios\":\"$SCENARIOS\",\"reps\":$REPS,\"servers\":\"$SERVERS\",\"loadavg_start\":\"$(cut -d' ' -f1-3 /proc/loadavg)\"}" >>"$OUT"
 echo "fanout: results in $OUT (load average $(cut -d' ' -f1-3 /proc/loadavg))" >&2
 
 IFS=, read -r -a SC_LIST <<<"$SCENARIOS"
