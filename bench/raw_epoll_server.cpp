@@ -3,16 +3,21 @@
 // not received yet.
 //
 //   raw_epoll_server [--host 127.0.0.1] [--port 18102] [--batch 64] [--lifetime SECONDS]
+//                    [--fault dup|drop|swap|short:K]...
 //
 //   GET  /events                 a minimal head, then the stream (close-delimited)
-//   POST /publish?n=M&size=B     M messages `data: t=<ns CLOCK_REALTIME>xxx…\n\n` whose data is
-//                                exactly B bytes, the stamp taken right before each message is
-//                                serialized. Up to --batch K messages are serialized, then every
+//   POST /publish?n=M&size=B     M messages `data: t=<ns CLOCK_REALTIME> s=<1..M>xxx…\n\n` whose
+//                                data is exactly B bytes, the stamp taken right before each
+//                                message is serialized. Up to --batch K messages are serialized, then every
 //                                subscriber gets everything it has not received in ONE send();
 //                                a subscriber whose socket is full waits for EPOLLOUT and resumes
 //                                from its offset (one send per wake-up). --batch 1: one send per
 //                                message per connection.
 //   GET  /stats                  {"subscribers":…,"published":…,"sends":…}
+//
+// --fault breaks message K of every /publish on purpose, so that the load generator's checks can
+// be shown to catch it (bench/smoke.sh): dup sends it twice, drop never, swap sends K+1 before K,
+// short makes its data one byte short.
 #include <algorithm>
 #include <arpa/inet.h>
 #include <cerrno>
@@ -36,7 +41,9 @@
 namespace {
 
 [[noreturn]] void usage(const char* why) {
-    std::fprintf(stderr, "raw_epoll_server: %s\nusage: raw_epoll_server [--host ADDR] [--port N] [--batch K] [--lifetime S]\n",
+    std::fprintf(stderr,
+                 "raw_epoll_server: %s\nusage: raw_epoll_server [--host ADDR] [--port N] [--batch K] [--lifetime S] "
+                 "[--fault dup|drop|swap|short:K]...\n",
                  why);
     std::exit(2);
 }
@@ -70,6 +77,11 @@ struct client {
 struct job {
     std::uint64_t left;
     std::size_t size;
+    std::uint64_t next = 1; // the number of the next message
+};
+
+struct faults {
+    std::uint64_t dup = 0, drop = 0, swap = 0, shrt = 0; // message numbers, 0: none
 };
 
 const char stream_head[] = "HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nCache-Control: no-cache\r\n"
@@ -77,7 +89,7 @@ const char stream_head[] = "HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r
 
 class server {
 public:
-    server(std::string host, int port, std::size_t batch) : batch_(batch) {
+    server(std::string host, int port, std::size_t batch, faults f) : batch_(batch), faults_(f) {
         lfd_ = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
         int one = 1;
         setsockopt(lfd_, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
@@ -235,22 +247,33 @@ private:
         subs_.push_back(c);
     }
 
+    // `data: t=<ns> s=<seq>` padded with 'x' to `size` data bytes (cut at `size` if longer).
+    void append(std::uint64_t seq, std::size_t size) {
+        char head[64];
+        const int nh = std::snprintf(head, sizeof head, "t=%llu s=%llu", (unsigned long long)realtime_ns(),
+                                     (unsigned long long)seq);
+        const std::size_t take = std::min<std::size_t>(std::size_t(nh), size);
+        const std::size_t at = log_.size();
+        log_.resize(at + 6 + size + 2);
+        char* p = log_.data() + at;
+        std::memcpy(p, "data: ", 6);
+        std::memcpy(p + 6, head, take);
+        std::memset(p + 6 + take, 'x', size - take);
+        p[6 + size] = '\n';
+        p[6 + size + 1] = '\n';
+    }
+
     // Serializes up to batch_ messages, then one send per subscriber that is not waiting.
     void publish_batch() {
         job& j = jobs_.front();
         const std::size_t k = std::size_t(std::min<std::uint64_t>(batch_, j.left));
         for (std::size_t m = 0; m < k; ++m) {
-            const std::size_t at = log_.size();
-            log_.resize(at + 6 + j.size + 2);
-            char* p = log_.data() + at;
-            std::memcpy(p, "data: t=", 8);
-            char digits[24];
-            const int nd = std::snprintf(digits, sizeof digits, "%llu", (unsigned long long)realtime_ns());
-            const std::size_t take = std::min<std::size_t>(std::size_t(nd), j.size - 2);
-            std::memcpy(p + 8, digits, take);
-            std::memset(p + 8 + take, 'x', j.size - 2 - take);
-            p[6 + j.size] = '\n';
-            p[6 + j.size + 1] = '\n';
+            const std::uint64_t seq = j.next++;
+            if (seq == faults_.drop) continue;
+            if (seq == faults_.swap) continue; // held back until K+1 is out
+            append(seq, seq == faults_.shrt ? j.size - 1 : j.size);
+            if (seq == faults_.dup) append(seq, j.size);
+            if (faults_.swap != 0 && seq == faults_.swap + 1) append(faults_.swap, j.size);
         }
         published_ += k;
         j.left -= k;
@@ -328,6 +351,7 @@ private:
     }
 
     std::size_t batch_;
+    faults faults_;
     int lfd_ = -1, ep_ = -1;
     std::vector<client*> subs_, dead_;
     std::size_t blocked_ = 0;
@@ -345,6 +369,7 @@ int main(int argc, char** argv) {
     int port = 18102;
     long batch = 64;
     double lifetime = 0;
+    faults f;
     for (int i = 1; i < argc; ++i) {
         const std::string_view a = argv[i];
         auto value = [&]() -> const char* {
@@ -355,7 +380,18 @@ int main(int argc, char** argv) {
         else if (a == "--port") port = std::atoi(value());
         else if (a == "--batch") batch = std::atol(value());
         else if (a == "--lifetime") lifetime = std::atof(value());
-        else usage("unknown flag");
+        else if (a == "--fault") {
+            const std::string_view v = value();
+            const auto colon = v.find(':');
+            const std::uint64_t k = colon == std::string_view::npos ? 0 : std::strtoull(v.data() + colon + 1, nullptr, 10);
+            if (k == 0) usage("--fault wants KIND:K with K >= 1");
+            const std::string_view kind = v.substr(0, colon);
+            if (kind == "dup") f.dup = k;
+            else if (kind == "drop") f.drop = k;
+            else if (kind == "swap") f.swap = k;
+            else if (kind == "short") f.shrt = k;
+            else usage("--fault KIND is dup, drop, swap or short");
+        } else usage("unknown flag");
     }
     if (port <= 0 || port > 65535 || batch < 1) usage("bad --port or --batch");
     rlimit rl{};
@@ -366,7 +402,7 @@ int main(int argc, char** argv) {
     std::signal(SIGPIPE, SIG_IGN);
     std::signal(SIGTERM, on_signal);
     std::signal(SIGINT, on_signal);
-    server s(host, port, std::size_t(batch));
+    server s(host, port, std::size_t(batch), f);
     s.run(lifetime);
     return 0;
 }

@@ -17,7 +17,9 @@
 # published on node B at --rate per second; the same clients on Joe at the same rate. The goal:
 # p99 publish-to-receive latency across nodes <= 5 ms at 10,000 messages/s.
 # Latency is CLOCK_REALTIME at the receiving client minus the t= stamp taken right before the
-# publish (bench/sse_load.cpp). Results: one JSON line per run in --out, then a table of medians.
+# publish (bench/sse_load.cpp), which also checks every event (numbers 1..M in order per stream,
+# size); a run that is not verified is listed and left out of the medians. Results: one JSON line
+# per run in --out, then a table of medians.
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -99,11 +101,11 @@ redis_up() { curl -sf "http://127.0.0.1:$1/stats" | grep -q '"redis_connected":t
 run() { # kind provider conns msgs rate port-list publish-port pid
   local kind=$1 provider=$2 conns=$3 msgs=$4 rate=$5 ports=$6 pub=$7 pid=$8 line
   line=$(timeout 900 taskset -c 0 "$LOAD" --port "$ports" --publish-port "$pub" --conns "$conns" --expect "$msgs" \
-           --publish "/publish?n=$msgs&size=$SIZE&rate=$rate" --pid "$pid" --timeout 600 --settle-ms 500 \
+           --publish "/publish?n=$msgs&size=$SIZE&rate=$rate" --size "$SIZE" --pid "$pid" --timeout 600 --settle-ms 500 \
            --tag kind="$kind" --tag provider="$provider" --tag rate="$rate" 2>>"$LOGDIR/sse_load.log") || true
   [[ -n "$line" ]] || line="{\"kind\":\"$kind\",\"provider\":\"$provider\",\"failed\":true,\"errors\":1,\"incomplete\":$conns}"
   echo "$line" >>"$OUT"
-  node -e 'const r=JSON.parse(process.argv[1]); console.error(`redis_fanout: ${r.kind} ${r.provider}: ${Math.round(r.events_per_s||0).toLocaleString("en-US")} events/s, p50 ${r.p50_ms} ms, p99 ${r.p99_ms} ms, errors ${r.errors}, incomplete ${r.incomplete}`)' "$line" || true
+  node -e 'const r=JSON.parse(process.argv[1]); console.error(`redis_fanout: ${r.kind} ${r.provider}: ${Math.round(r.events_per_s||0).toLocaleString("en-US")} events/s, p50 ${r.p50_ms} ms, p99 ${r.p99_ms} ms, ${r.verified ? "verified" : "NOT VERIFIED (excluded)"}, errors ${r.errors}, incomplete ${r.incomplete}, duplicates ${r.duplicates}, reorders ${r.reorders}, missing ${r.missing}, wrong size ${r.wrong_size}`)' "$line" || true
 }
 
 for rep in $(seq "$REPS"); do
@@ -140,14 +142,18 @@ const rows = fs.readFileSync(process.argv[2], "utf8").split("\n").filter(Boolean
 const med = a => { const s = a.filter(Number.isFinite).sort((x, y) => x - y); if (!s.length) return NaN;
   const m = s.length >> 1; return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2; };
 const f = (x, d = 0) => Number.isFinite(x) ? x.toLocaleString("en-US", { minimumFractionDigits: d, maximumFractionDigits: d }) : "–";
-const pick = (kind, p) => rows.filter(r => r.kind === kind && r.provider === p);
-console.log("| scenario | provider | runs | clients | messages | rate/s | events/s (median) | p50 ms | p99 ms | errors / incomplete |");
-console.log("|---|---|---|---|---|---|---|---|---|---|");
+// Only verified runs (sse_load checked every event) count; the others are listed.
+const pickAll = (kind, p) => rows.filter(r => r.kind === kind && r.provider === p);
+const pick = (kind, p) => pickAll(kind, p).filter(r => r.verified === true);
+console.log("| scenario | provider | clients | messages | rate/s | events/s (median) | p50 ms | p99 ms | runs used (excluded) |");
+console.log("|---|---|---|---|---|---|---|---|---|");
 for (const kind of ["throughput", "latency"])
   for (const p of ["joe", "joe-b64", "redis"]) {
-    const rs = pick(kind, p); if (!rs.length) continue;
-    console.log(`| ${kind} | ${p}${p === "redis" ? " (2 nodes)" : ""} | ${rs.length} | ${f(rs[0].conns)} | ${f(rs[0].expect)} | ${rs[0].rate === "0" ? "max" : f(Number(rs[0].rate))} | ${f(med(rs.map(r => r.events_per_s)))} | ${f(med(rs.map(r => r.p50_ms)), 2)} | ${f(med(rs.map(r => r.p99_ms)), 2)} | ${rs.reduce((a, r) => a + (r.errors || 0), 0)} / ${rs.reduce((a, r) => a + (r.incomplete || 0), 0)} |`);
+    const all = pickAll(kind, p), rs = pick(kind, p); if (!all.length) continue;
+    console.log(`| ${kind} | ${p}${p === "redis" ? " (2 nodes)" : ""} | ${f(all[0].conns)} | ${f(all[0].expect)} | ${all[0].rate === "0" ? "max" : f(Number(all[0].rate))} | ${f(med(rs.map(r => r.events_per_s)))} | ${f(med(rs.map(r => r.p50_ms)), 2)} | ${f(med(rs.map(r => r.p99_ms)), 2)} | ${rs.length} (${all.length - rs.length}) |`);
   }
+for (const r of rows.filter(r => r.verified !== true))
+  console.log(`- excluded: ${r.kind} ${r.provider}: ${r.failed ? "no result" : `errors ${r.errors}, incomplete ${r.incomplete}, duplicates ${r.duplicates}, reorders ${r.reorders}, missing ${r.missing}, wrong size ${r.wrong_size}, unnumbered ${r.unnumbered}`}`);
 const eps = (k, p) => med(pick(k, p).map(r => r.events_per_s));
 const ratio = eps("throughput", "redis") / eps("throughput", "joe");
 const ratio64 = eps("throughput", "redis") / eps("throughput", "joe-b64");

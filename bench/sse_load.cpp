@@ -3,7 +3,7 @@
 //   sse_load --port P --conns N --expect M --publish '/publish?n=M&size=B' --pid SERVER_PID
 //            --timeout S [--host 127.0.0.1] [--path /events] [--settle-ms 500]
 //            [--max-inflight 256] [--max-samples 20000000] [--src-addrs K] [--tag key=value]...
-//            [--publish-port P2]
+//            [--publish-port P2] [--size B] [--stats /stats] [--linger-ms 100]
 //
 // --port may list several servers (`--port 8001,8002`): connection i goes to the (i mod k)-th,
 // and the trigger to --publish-port (default: the first). That is how bench/redis_fanout.sh
@@ -15,15 +15,24 @@
 //    loopback server, from source addresses 127.0.0.1..K, K = ceil(N / 2000) unless --src-addrs);
 // 3. settles --settle-ms (still reading), samples the server's VmRSS and utime+stime;
 // 4. sends `POST <publish> HTTP/1.1` on a separate connection (the trigger);
-// 5. counts complete events per connection until all N have M (or the timeout: the rest are
-//    reported incomplete). Bodies may be close-delimited or chunked. An event is what the SSE
-//    rules dispatch: a blank line ends a block that had a data field (comments, retry-only and
-//    keep-alive blocks are not events). Latency = CLOCK_REALTIME after the recv() that
-//    completed the event − the `t=<ns>` stamp at the start of its first data line;
-// 6. samples the server again and prints one JSON line (see the end of main for the fields).
+// 5. checks every event of every connection until each has its last one (or the timeout: the
+//    rest are reported incomplete), then reads on for --linger-ms to catch late extras. Bodies
+//    may be close-delimited or chunked. An event is what the SSE rules dispatch: a blank line
+//    ends a block that had a data field (comments, retry-only and keep-alive blocks are not
+//    events). Its data must start `t=<ns> s=<seq>` (the publish convention: the stamp, then the
+//    message's number 1..M within the POST) and, with --size B, be exactly B bytes. Per
+//    connection the numbers must be exactly 1..M in order; what is not is counted by kind:
+//    duplicates (a number seen before), reorders (a number not seen before but lower than one
+//    that was), missing (numbers never received: the gaps), wrong_size, unnumbered (no
+//    `s=`), out_of_range (0 or > M). Latency = CLOCK_REALTIME after the recv() that completed
+//    the event − its `t=` stamp;
+// 6. samples the server again (and, with --stats PATH, GETs PATH before the trigger and after the
+//    run, embedding both JSON answers) and prints one JSON line (fields at the end of run()).
 //
-// Everything is bounded by --timeout (seconds, the whole run). Exit status: 0 if every
-// connection got exactly M events, 1 otherwise, 2 on bad arguments.
+// events_per_s = every event received ÷ (first body byte after the trigger → the recv() that
+// completed the run's last event). Everything is bounded by --timeout (seconds, the whole run).
+// Exit status: 0 only if the run is verified (every connection got exactly 1..M, in order, the
+// right size, nothing else, and no error), 1 otherwise, 2 on bad arguments.
 #include <algorithm>
 #include <arpa/inet.h>
 #include <cerrno>
@@ -52,7 +61,7 @@ namespace {
     std::fprintf(stderr,
                  "sse_load: %s\nusage: sse_load --port P --conns N --expect M --publish PATH --pid PID --timeout S "
                  "[--host ADDR] [--path /events] [--settle-ms 500] [--max-inflight 256] [--max-samples K] "
-                 "[--src-addrs K] [--tag key=value]... [--publish-port P]\n",
+                 "[--src-addrs K] [--tag key=value]... [--publish-port P] [--size B] [--stats PATH] [--linger-ms MS]\n",
                  why);
     std::exit(2);
 }
@@ -132,7 +141,7 @@ std::string read_loadavg() {
 enum : std::uint8_t { st_idle, st_connecting, st_head, st_stream, st_dead };
 enum : std::uint8_t { ch_size, ch_ext, ch_data, ch_crlf, ch_end };
 
-constexpr std::size_t prefix_cap = 40; // enough for "data: t=" + 20 digits
+constexpr std::size_t prefix_cap = 64; // enough for "data: t=" + 20 digits + " s=" + 20 digits
 
 struct conn {
     int fd = -1;
@@ -141,12 +150,18 @@ struct conn {
     std::uint8_t cst = ch_size;
     bool last_cr = false;
     bool has_data = false;
-    bool complete = false;
+    bool complete = false; // got every number 1..M
+    bool done = false;     // got M or every number: nothing more is awaited
+    bool bad = false;      // an event was wrong (duplicate, reorder, size, number)
     std::uint8_t plen = 0;
     std::uint32_t line_len = 0;
     std::uint32_t events = 0;
+    std::uint64_t data_len = 0; // the current block's data, lines joined by LF
     std::uint64_t chunk_left = 0;
     std::uint64_t stamp = 0;
+    std::uint64_t seq = 0;      // the current block's s=, 0 if none
+    std::uint64_t max_seq = 0;
+    std::uint64_t distinct = 0;
     char prefix[prefix_cap];
     std::string head; // the response head, until it is complete
 };
@@ -166,6 +181,9 @@ struct options {
     long max_inflight = 256;
     std::size_t max_samples = 20000000;
     long src_addrs = -1; // -1: automatic (loopback targets only)
+    std::uint64_t size = 0; // expected data bytes per event; 0: not checked
+    std::string stats;      // a path to GET before and after (the server's counters), or empty
+    long linger_ms = 100;
     std::vector<std::pair<std::string, std::string>> tags;
 };
 
@@ -226,6 +244,10 @@ public:
         stride_ = total > o_.max_samples ? (total + o_.max_samples - 1) / o_.max_samples : 1;
         samples_.reserve(std::size_t(std::min<std::uint64_t>(total / stride_ + 16, o_.max_samples + 16)));
         buf_.resize(256 * 1024);
+        // One bit per (connection, number): tells a duplicate from a reorder.
+        words_ = (std::uint64_t(o_.expect) + 63) / 64;
+        if (double(words_) * double(o_.conns) * 8 > 1024.0 * 1024 * 1024) usage("--conns × --expect too large to check");
+        seen_.assign(std::size_t(words_ * std::uint64_t(o_.conns)), 0);
     }
 
     int run() {
@@ -244,6 +266,7 @@ public:
         while (mono_s() < settle_end && mono_s() < deadline_) poll(std::max(1, int((settle_end - mono_s()) * 1e3)));
 
         const proc_sample before = sample_proc(o_.pid);
+        const std::string stats_before = o_.stats.empty() ? std::string() : http_get(o_.stats);
         const double load_cpu0 = self_cpu_s();
 
         // Trigger, then count until every live connection has its M events.
@@ -251,14 +274,24 @@ public:
         bool triggered = false;
         if (!o_.publish.empty() && !connect_timed_out) triggered = trigger();
         if (triggered || o_.publish.empty()) {
-            while (complete_ + dead_ < o_.conns && mono_s() < deadline_) poll(50);
+            while (done_ + dead_ < o_.conns && mono_s() < deadline_) poll(50);
         }
-        const double t_end = last_complete_ > 0 ? last_complete_ : mono_s();
-        const bool timed_out = complete_ + dead_ < o_.conns;
+        const bool timed_out = done_ + dead_ < o_.conns;
+        // Late extras (a duplicate after the last event) still count against the run, not its time.
+        const double t_end = last_event_ > 0 ? last_event_ : mono_s();
+        const double linger_end = mono_s() + double(o_.linger_ms) / 1e3;
+        while (!timed_out && mono_s() < linger_end) poll(std::max(1, int((linger_end - mono_s()) * 1e3)));
         // The POST's answer, if it is late.
         for (int i = 0; i < 20 && triggered && post_status_ == 0 && mono_s() < deadline_ + 1; ++i) poll(10);
         const proc_sample after = sample_proc(o_.pid);
         const double load_cpu = self_cpu_s() - load_cpu0;
+        const std::string stats_after = o_.stats.empty() ? std::string() : http_get(o_.stats);
+        std::uint64_t missing = 0;
+        long clean = 0;
+        for (const conn& c : conns_) {
+            missing += std::uint64_t(o_.expect) - std::min<std::uint64_t>(c.distinct, std::uint64_t(o_.expect));
+            if (c.complete && !c.bad) ++clean;
+        }
 
         // Percentiles (samples in units of 100 ns).
         auto pct = [&](double q) -> double {
@@ -280,6 +313,9 @@ public:
         };
         const long errors = err_connect_ + err_status_ + err_closed_;
         const long incomplete = o_.conns - complete_;
+        const bool verified = errors == 0 && incomplete == 0 && clean == o_.conns && !timed_out && extra_ == 0 &&
+                              dup_ == 0 && reorder_ == 0 && wrong_size_ == 0 && unnumbered_ == 0 && out_of_range_ == 0 &&
+                              missing == 0 && events_ == std::uint64_t(o_.conns) * std::uint64_t(o_.expect);
 
         std::string out = "{";
         for (const auto& [k, v] : o_.tags) {
@@ -301,7 +337,10 @@ public:
             "\"rss_idle_kib\":%lld,\"rss_before_kib\":%lld,\"rss_after_kib\":%lld,\"hwm_kib\":%lld,"
             "\"rss_per_conn_kib\":%.2f,\"rss_total_per_conn_kib\":%.2f,\"rss_after_per_conn_kib\":%.2f,"
             "\"errors\":%ld,\"err_connect\":%ld,\"err_status\":%ld,\"err_closed\":%ld,\"incomplete\":%ld,"
-            "\"complete\":%ld,\"timed_out\":%s,\"publish_status\":%d,\"chunked\":%s,\"loadavg\":%s}",
+            "\"complete\":%ld,\"timed_out\":%s,\"publish_status\":%d,\"chunked\":%s,\"loadavg\":%s,"
+            "\"size\":%" PRIu64 ",\"duplicates\":%" PRIu64 ",\"reorders\":%" PRIu64 ",\"missing\":%" PRIu64
+            ",\"wrong_size\":%" PRIu64 ",\"unnumbered\":%" PRIu64 ",\"out_of_range\":%" PRIu64
+            ",\"clean_streams\":%ld,\"bytes_per_event\":%.1f,\"verified\":%s",
             o_.conns, o_.expect, heads_, connect_ms, events_, extra_, bytes_, seconds,
             seconds > 0 ? double(events_) / seconds : 0.0, trigger_seconds,
             trigger_seconds > 0 ? double(events_) / trigger_seconds : 0.0, p50, p90, p99, p999, pmax, samples_.size(),
@@ -311,8 +350,23 @@ public:
             after.hwm_kib, per_conn(before.rss_kib, idle.rss_kib), per_conn(before.rss_kib, 0),
             per_conn(after.rss_kib, idle.rss_kib), errors, err_connect_, err_status_, err_closed_, incomplete,
             complete_, timed_out ? "true" : "false", post_status_, chunked_seen_ ? "true" : "false",
-            read_loadavg().c_str());
+            read_loadavg().c_str(), o_.size, dup_, reorder_, missing, wrong_size_, unnumbered_, out_of_range_, clean,
+            events_ > 0 ? double(bytes_) / double(events_) : -1.0, verified ? "true" : "false");
         out += b;
+        if (!o_.stats.empty()) {
+            out += ",\"stats_before\":";
+            out += stats_before.empty() ? "null" : stats_before;
+            out += ",\"stats_after\":";
+            out += stats_after.empty() ? "null" : stats_after;
+        }
+        out += '}';
+        if (!verified)
+            std::fprintf(stderr,
+                         "sse_load: NOT VERIFIED: %ld errors, %ld incomplete of %ld, %" PRIu64 " duplicates, %" PRIu64
+                         " reorders, %" PRIu64 " missing, %" PRIu64 " wrong size, %" PRIu64 " unnumbered, %" PRIu64
+                         " out of range, %" PRIu64 " extra%s\n",
+                         errors, incomplete, o_.conns, dup_, reorder_, missing, wrong_size_, unnumbered_, out_of_range_,
+                         extra_, timed_out ? ", timed out" : "");
         std::puts(out.c_str());
         std::fflush(stdout);
 
@@ -325,7 +379,7 @@ public:
                 c.fd = -1;
             }
         if (post_fd_ >= 0) close(post_fd_);
-        return (incomplete == 0 && extra_ == 0 && errors == 0 && !timed_out) ? 0 : 1;
+        return verified ? 0 : 1;
     }
 
 private:
@@ -402,7 +456,7 @@ private:
         c.head = std::string();
         ++counter;
         ++dead_;
-        if (c.complete) --dead_; // a finished connection closing does not hold the run up
+        if (c.done) --dead_; // a finished connection closing does not hold the run up
         if (was_waiting) {
             ++dead_waiting_;
             --inflight_;
@@ -445,14 +499,15 @@ private:
         const ssize_t n = recv(c.fd, buf_.data(), buf_.size(), 0);
         if (n < 0) {
             if (errno == EAGAIN || errno == EINTR) return;
-            if (!c.complete) note_error("recv", errno);
-            return kill(i, c.complete ? ignored_ : err_closed_);
+            if (!c.done) note_error("recv", errno);
+            return kill(i, c.done ? ignored_ : err_closed_);
         }
         if (n == 0) {
-            if (!c.complete) note_error("stream", ECONNRESET);
-            return kill(i, c.complete ? ignored_ : err_closed_);
+            if (!c.done) note_error("stream", ECONNRESET);
+            return kill(i, c.done ? ignored_ : err_closed_);
         }
         const std::uint64_t now = realtime_ns();
+        now_mono_ = mono_s();
         const char* p = buf_.data();
         std::size_t len = std::size_t(n);
         if (c.st == st_head) {
@@ -482,8 +537,8 @@ private:
             len -= body_off;
             if (len == 0) return;
         }
-        if (triggered_ && first_byte_ == 0) first_byte_ = mono_s();
-        bytes_ += len;
+        if (triggered_ && first_byte_ == 0) first_byte_ = now_mono_;
+        if (triggered_) bytes_ += len; // chunk framing included: the wire cost of an event
         if (c.chunked) dechunk(c, p, len, now);
         else feed(c, p, len, now);
     }
@@ -594,10 +649,13 @@ private:
             if (c.has_data) dispatch(c, now);
             c.has_data = false;
             c.stamp = 0;
+            c.seq = 0;
+            c.data_len = 0;
             return;
         }
         const std::string_view line(c.prefix, c.plen);
         const bool whole = c.line_len == c.plen;
+        const std::uint64_t line_len = c.line_len;
         c.line_len = 0;
         c.plen = 0;
         if (line.front() == ':') return; // a comment
@@ -612,11 +670,25 @@ private:
             if (!value.empty() && value.front() == ' ') value.remove_prefix(1);
         }
         if (field != "data") return;
-        if (!c.has_data && value.size() > 2 && value[0] == 't' && value[1] == '=') {
-            std::uint64_t v = 0;
-            std::size_t k = 2;
-            for (; k < value.size() && value[k] >= '0' && value[k] <= '9'; ++k) v = v * 10 + std::uint64_t(value[k] - '0');
-            if (k > 2) c.stamp = v;
+        // The value's length: the line's, less the field name, colon and one optional space.
+        const std::uint64_t vlen = colon == std::string_view::npos ? 0 : line_len - std::uint64_t(value.data() - line.data());
+        if (!c.has_data) {
+            c.data_len = vlen;
+            std::size_t k = 0;
+            auto number = [&](std::string_view key, std::uint64_t& out) {
+                if (value.substr(k, key.size()) != key) return false;
+                std::size_t j = k + key.size();
+                std::uint64_t v = 0;
+                for (; j < value.size() && j - k - key.size() < 20 && value[j] >= '0' && value[j] <= '9'; ++j)
+                    v = v * 10 + std::uint64_t(value[j] - '0');
+                if (j == k + key.size()) return false;
+                out = v;
+                k = j;
+                return true;
+            };
+            if (number("t=", c.stamp)) number(" s=", c.seq);
+        } else {
+            c.data_len += 1 + vlen;
         }
         c.has_data = true;
     }
@@ -624,12 +696,40 @@ private:
     void dispatch(conn& c, std::uint64_t now) {
         ++events_;
         ++c.events;
-        if (c.events == std::uint64_t(o_.expect)) {
-            c.complete = true;
-            ++complete_;
-            last_complete_ = mono_s();
-        } else if (c.events > std::uint64_t(o_.expect)) {
-            ++extra_;
+        last_event_ = now_mono_;
+        const std::uint64_t m = std::uint64_t(o_.expect);
+        if (c.events > m) ++extra_;
+        if (o_.size > 0 && c.data_len != o_.size) {
+            ++wrong_size_;
+            c.bad = true;
+        }
+        if (c.seq == 0 || c.seq > m) {
+            ++(c.seq == 0 ? unnumbered_ : out_of_range_);
+            c.bad = true;
+        } else {
+            std::uint64_t& w = seen_[std::size_t(std::uint64_t(&c - conns_.data()) * words_ + (c.seq - 1) / 64)];
+            const std::uint64_t bit = std::uint64_t(1) << ((c.seq - 1) % 64);
+            if (w & bit) {
+                ++dup_;
+                c.bad = true;
+            } else {
+                w |= bit;
+                ++c.distinct;
+                if (c.seq < c.max_seq) {
+                    ++reorder_;
+                    c.bad = true;
+                } else {
+                    c.max_seq = c.seq;
+                }
+            }
+        }
+        if (!c.done && (c.distinct == m || c.max_seq == m)) {
+            c.done = true;
+            ++done_;
+            if (c.distinct == m) {
+                c.complete = true;
+                ++complete_;
+            }
         }
         if (c.stamp == 0) {
             ++no_stamp_;
@@ -640,6 +740,43 @@ private:
         if (samples_.size() >= o_.max_samples) return;
         const std::uint64_t d = now > c.stamp ? (now - c.stamp) / 100 : 0;
         samples_.push_back(std::uint32_t(std::min<std::uint64_t>(d, 0xffffffffu)));
+    }
+
+    // A blocking GET of `path` on the publish port (2 s at most); the body if it is a JSON object.
+    std::string http_get(const std::string& path) {
+        const int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+        if (fd < 0) return {};
+        const timeval tv{2, 0};
+        setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+        setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
+        std::string resp;
+        if (connect(fd, reinterpret_cast<const sockaddr*>(&publish_addr_), sizeof publish_addr_) == 0) {
+            const std::string req = "GET " + path + " HTTP/1.1\r\nHost: " + o_.host + "\r\nConnection: close\r\n\r\n";
+            if (send(fd, req.data(), req.size(), MSG_NOSIGNAL) == ssize_t(req.size())) {
+                char b[4096];
+                for (ssize_t n; resp.size() < 65536 && (n = recv(fd, b, sizeof b, 0)) > 0;) resp.append(b, std::size_t(n));
+            }
+        }
+        close(fd);
+        const auto body = resp.find("\r\n\r\n");
+        if (resp.compare(0, 12, "HTTP/1.1 200") != 0 || body == std::string::npos) return {};
+        std::string json = resp.substr(body + 4);
+        if (resp.substr(0, body).find("chunked") != std::string::npos) { // one or more chunks, then 0
+            std::string joined;
+            std::size_t at = 0;
+            while (at < json.size()) {
+                const auto eol = json.find("\r\n", at);
+                if (eol == std::string::npos) return {};
+                const std::size_t len = std::strtoul(json.c_str() + at, nullptr, 16);
+                if (len == 0 || eol + 2 + len > json.size()) break;
+                joined.append(json, eol + 2, len);
+                at = eol + 2 + len + 2;
+            }
+            json = std::move(joined);
+        }
+        while (!json.empty() && (json.back() == '\n' || json.back() == '\r' || json.back() == ' ')) json.pop_back();
+        if (json.empty() || json.front() != '{' || json.back() != '}') return {};
+        return json;
     }
 
     bool trigger() {
@@ -706,8 +843,12 @@ private:
     long err_connect_ = 0, err_status_ = 0, err_closed_ = 0, ignored_ = 0;
     int error_notes_ = 0;
     std::uint64_t events_ = 0, extra_ = 0, bytes_ = 0, no_stamp_ = 0;
+    std::uint64_t dup_ = 0, reorder_ = 0, wrong_size_ = 0, unnumbered_ = 0, out_of_range_ = 0;
+    std::vector<std::uint64_t> seen_; // words_ per connection
+    std::uint64_t words_ = 0;
+    long done_ = 0;
     bool triggered_ = false, chunked_seen_ = false;
-    double first_byte_ = 0, last_complete_ = 0, deadline_ = 0;
+    double first_byte_ = 0, last_event_ = 0, now_mono_ = 0, deadline_ = 0;
     int post_fd_ = -1;
     int post_status_ = 0;
     std::string post_resp_;
@@ -753,6 +894,9 @@ int main(int argc, char** argv) {
         else if (a == "--max-inflight") o.max_inflight = std::max(1L, to_long(value(), "bad --max-inflight"));
         else if (a == "--max-samples") o.max_samples = std::size_t(to_long(value(), "bad --max-samples"));
         else if (a == "--src-addrs") o.src_addrs = to_long(value(), "bad --src-addrs");
+        else if (a == "--size") o.size = std::uint64_t(to_long(value(), "bad --size"));
+        else if (a == "--stats") o.stats = value();
+        else if (a == "--linger-ms") o.linger_ms = to_long(value(), "bad --linger-ms");
         else if (a == "--tag") {
             const std::string_view t = value();
             const auto eq = t.find('=');
