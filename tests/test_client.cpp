@@ -4,8 +4,8 @@
 // better-sse server, an HTTPS server with a certificate made at test time), and against the demo
 // server. go-sse's client bugs (research/go-sse-inventory.md section 7) each have a regression test.
 //
-// Node peers are child processes (tests/support/node_peer.hpp); their tests skip, with a
-// warning, only when node is not installed (and fail instead under CI or SSE_REQUIRE_NODE).
+// Node peers are child processes (tests/support/node_peer.hpp); without node their tests fail,
+// unless the developer opted out of them (SSE_TEST_WITHOUT=node): then they skip, with a warning.
 #include "sse_test.hpp"
 #include "support/node_peer.hpp"
 

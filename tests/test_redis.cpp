@@ -542,7 +542,7 @@ TEST_CASE("redis: two demo servers on Redis: one is killed, its client resumes o
           "[redis][demo]") {
     SSE_TEST_NEED_REDIS();
 #ifndef SSE_DEMO_SERVER_EXECUTABLE
-    SSE_SKIP("SKIPPED: the demo server is not built (SSE_BUILD_EXAMPLES=OFF or no OpenSSL)");
+    SSE_SKIP("openssl", "the demo server is not built (it needs OpenSSL and SSE_BUILD_EXAMPLES=ON)");
 #else
     sse_test::redis_server redis;
     const std::string url = "redis://127.0.0.1:" + std::to_string(redis.port());
