@@ -225,9 +225,10 @@ private:
 
 /// Starts a peer whose first stdout line holds its port (the number after "127.0.0.1:", else the
 /// first number on that line) and
-/// which prints `extra_lines` more lines; fails the test if it does not do so within `timeout`.
+/// which prints `extra_lines` more lines; fails the test if it does not do so within `timeout` (a
+/// bound for a hang: an ASan demo_server at nice 19 on a loaded 2-core machine took over 20 s).
 inline child_process start_peer(std::vector<std::string> argv, std::size_t extra_lines = 0,
-                                std::chrono::milliseconds timeout = std::chrono::milliseconds(20000)) {
+                                std::chrono::milliseconds timeout = std::chrono::milliseconds(120000)) {
     child_process c(argv);
     const std::optional<std::string> first = c.read_line(timeout);
     INFO("peer: " << argv.at(argv.size() > 1 ? 1 : 0));
