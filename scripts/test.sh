@@ -143,7 +143,7 @@ fi
 # ---------------------------------------------------------------- libFuzzer: label "fuzz"
 if opted_out clang && ! command -v clang++ >/dev/null 2>&1; then
     fuzz_note="no fuzzers (SSE_TEST_WITHOUT=clang)"
-else
+else # (not indented below: a small diff)
 fuzz=build/fuzz
 fuzz_seconds="${SSE_FUZZ_SECONDS:-30}"
 # shellcheck disable=SC2046
