@@ -20,10 +20,23 @@ struct result {
     std::optional<long long> retry;
     std::string last_event_id;
     std::vector<std::string> comments;
+    bool too_large = false;  // sse::error::event_too_large: everything above is what came before it
+    bool incomplete = false; // an event, or a line, was left unfinished (what parser::finish() drops)
 };
 
-inline result parse(std::string_view input) {
+struct options {
+    /// sse::parser_options::max_event_size, as sse::parser counts it: each field line of an
+    /// event costs its length plus one (comments and the blank line are free, but a comment line
+    /// longer than the limit fails too); an unterminated last line costs its length. Empty: none.
+    std::optional<std::size_t> max_event_size;
+    /// The last event id of the stream before this one (sse::parser keeps it across finish()).
+    std::string last_event_id;
+};
+
+inline result parse(std::string_view input, const options& o = {}) {
     result r;
+    r.last_event_id = o.last_event_id;
+    const std::size_t limit = o.max_event_size.value_or(static_cast<std::size_t>(-1));
     // One leading BOM is ignored.
     if (input.substr(0, 3) == "\xEF\xBB\xBF") input.remove_prefix(3);
     // Lines end at CRLF, LF or CR; an unterminated last line is not a line.
@@ -42,9 +55,11 @@ inline result parse(std::string_view input) {
             current += c;
         }
     }
-    std::string data, type, id_buffer;
+    std::string data, type, id_buffer = o.last_event_id;
+    std::size_t event_size = 0;
     for (const std::string& line : lines) {
         if (line.empty()) { // dispatch
+            event_size = 0;
             r.last_event_id = id_buffer;
             if (data.empty()) {
                 type.clear();
@@ -57,10 +72,19 @@ inline result parse(std::string_view input) {
             continue;
         }
         if (line[0] == ':') {
+            if (line.size() > limit) {
+                r.too_large = true;
+                return r;
+            }
             std::string text = line.substr(1);
             if (!text.empty() && text[0] == ' ') text.erase(0, 1);
             r.comments.push_back(text);
             continue;
+        }
+        event_size += line.size() + 1;
+        if (event_size > limit) {
+            r.too_large = true;
+            return r;
         }
         std::string name = line, value;
         const std::size_t colon = line.find(':');
@@ -88,6 +112,15 @@ inline result parse(std::string_view input) {
             }
         }
     }
+    if (!current.empty()) { // the unterminated last line, as far as it came
+        if (current.size() + (current[0] == ':' ? 0 : event_size) > limit) {
+            r.too_large = true;
+            return r;
+        }
+    }
+    // Left unfinished: a field line since the last blank line (it counts toward an event that
+    // never ended), or an unterminated line.
+    r.incomplete = event_size > 0 || !current.empty();
     return r;
 }
 

@@ -5,7 +5,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
 import { chromium } from 'playwright-core';
-import { headerOf, publish, publishedAll, sleep, startProxy, startServer, stats, stopServer, testTimeout, until } from './helpers.mjs';
+import { headerOf, publish, publishedAll, startProxy, startServer, stats, stopServer, testTimeout, until } from './helpers.mjs';
 
 const chromiumPath = process.env.SSE_CHROMIUM || '/usr/bin/chromium';
 
@@ -43,10 +43,11 @@ test('Chromium EventSource: live events, then a cut, Last-Event-ID and exactly t
     await page.waitForFunction(() => window.received.length >= 8, null, { timeout: 10000 });
     await page.waitForFunction(() => document.getElementById('state').textContent === 'open', null, { timeout: 10000 });
 
-    // No duplicates arrive later.
-    await sleep(300);
+    // No duplicates arrive later: a sentinel published now is the next event.
+    await publish(port, 1);
+    await page.waitForFunction(() => window.received.length >= 9, null, { timeout: 10000 });
     const got = await received();
-    assert.deepEqual(got.map((e) => e.id), ['0', '1', '2', '3', '4', '5', '6', '7']);
+    assert.deepEqual(got.map((e) => e.id), ['0', '1', '2', '3', '4', '5', '6', '7', '8']);
     for (const e of got) assert.match(e.data, /^t=\d+x+$/);
     for (const e of got) assert.equal(e.data.length, 64);
 

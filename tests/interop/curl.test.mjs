@@ -9,7 +9,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
-import { publish, publishedAll, sleep, startServer, stats, stopServer, testTimeout, until } from './helpers.mjs';
+import { publish, publishedAll, startServer, stats, stopServer, testTimeout, until } from './helpers.mjs';
 
 const curlPath = process.env.SSE_CURL || 'curl';
 
@@ -51,16 +51,24 @@ test('curl -N sees the whole response head before any event, then the event', { 
     assert.equal(fields.get('cache-control'), 'no-cache');
     assert.ok(!fields.has('content-length'), 'a stream has no Content-Length');
 
-    // Nothing else comes while nothing is published.
-    await sleep(300);
     assert.equal(c.out, `${head}\r\n\r\n`);
     assert.equal((await stats(port)).published, 0);
 
+    // The event, then a sentinel (told by its size): what came before, between or with them is
+    // in the body, which must be exactly the two events.
     await publish(port, 1);
     await until('the event on curl\'s stdout', () => /\ndata: t=\d+x*\n\n/.test(c.out));
+    await publish(port, 1, undefined, 80);
+    await until('the sentinel on curl\'s stdout', () => /\ndata: t=\d+x*\n\n$/.test(c.out) &&
+      c.out.slice(c.out.lastIndexOf('\ndata: ') + 7).length === 80 + 2);
     const body = c.out.slice(head.length + 4);
-    assert.match(body, /^data: t=\d+x+\n\n$/);
-    assert.equal(body.length, 'data: \n\n'.length + 64);
+    const events = body.split('\n\n');
+    assert.equal(events.pop(), '');
+    assert.equal(events.length, 2, body);
+    assert.match(events[0], /^data: t=\d+x+$/);
+    assert.equal(events[0].length, 'data: '.length + 64);
+    assert.match(events[1], /^data: t=\d+x+$/);
+    assert.equal(events[1].length, 'data: '.length + 80);
 
     stopCurl(c);
     assert.equal(await stopServer(child), 0, 'the demo server did not shut down cleanly');
@@ -78,9 +86,12 @@ test('curl with a Last-Event-ID header gets the events after it replayed', { tim
     await publishedAll(port, 4);
     c = startCurl(['-H', 'Last-Event-ID: 1', `http://127.0.0.1:${port}/events`]);
     await until('ids 2 and 3 on curl\'s stdout', () => /\nid: 3\ndata: [^\n]*\n\n/.test(c.out) || c.exited !== null);
-    await sleep(200);
+    // A sentinel, published live: it is the next event, so nothing came in between.
+    await publish(port, 1);
+    await until('the sentinel (id 4) on curl\'s stdout', () => /\nid: 4\ndata: [^\n]*\n\n/.test(c.out) || c.exited !== null);
     const body = c.out.slice(c.out.indexOf('\r\n\r\n') + 4);
-    assert.deepEqual([...body.matchAll(/^id: (\d+)$/gm)].map((m) => m[1]), ['2', '3']);
+    assert.deepEqual([...body.matchAll(/^id: (\d+)$/gm)].map((m) => m[1]), ['2', '3', '4']);
+    assert.match(body, /^(id: \d+\ndata: t=\d+x+\n\n){3}$/);
 
     stopCurl(c);
     assert.equal(await stopServer(child), 0, 'the demo server did not shut down cleanly');

@@ -6,7 +6,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { EventSource } from 'eventsource';
-import { headerOf, publish, publishedAll, sleep, startProxy, startServer, stats, stopServer, testTimeout, until } from './helpers.mjs';
+import { headerOf, publish, publishedAll, startProxy, startServer, stats, stopServer, testTimeout, until } from './helpers.mjs';
 
 test('eventsource receives events, reconnects with Last-Event-ID and gets exactly what it missed', { timeout: testTimeout }, async () => {
   const { child, port } = await startServer(['--replay', 'finite:1000', '--retry', '100']);
@@ -33,9 +33,10 @@ test('eventsource receives events, reconnects with Last-Event-ID and gets exactl
     await until('the 3 missed events', () => received.length >= 8);
     assert.equal(es.readyState, EventSource.OPEN);
 
-    // Nothing more arrives (no duplicates).
-    await sleep(300);
-    assert.deepEqual(received.map((e) => e.id), ['0', '1', '2', '3', '4', '5', '6', '7']);
+    // Nothing more arrives (no duplicates): a sentinel published now is the next event.
+    await publish(port, 1);
+    await until('the sentinel', () => received.length >= 9);
+    assert.deepEqual(received.map((e) => e.id), ['0', '1', '2', '3', '4', '5', '6', '7', '8']);
     for (const e of received) {
       assert.match(e.data, /^t=\d+x+$/);
       assert.equal(e.data.length, 64);
@@ -78,20 +79,27 @@ test('eventsource with a topic gets only that topic', { timeout: testTimeout }, 
     for (const s of [a, ab, plain]) await until('the streams to open', () => s.es.readyState === EventSource.OPEN);
     assert.equal((await stats(port)).subscribers, 3);
 
-    await publish(port, 2, 'b');
-    await publish(port, 1); // the default topic
-    await publish(port, 1, 'a');
-    await until('the topic a event', () => a.got.length === 1);
-    await until('the topic a and b events', () => ab.got.length === 3);
-    await until('the default topic event', () => plain.got.length === 1);
-    await sleep(300); // nothing else arrives
-    assert.equal(a.got.length, 1);
-    assert.equal(ab.got.length, 3);
-    assert.equal(plain.got.length, 1);
-    // The same a event reached both of its subscribers; each event's data is unique (its timestamp).
-    assert.ok(ab.got.includes(a.got[0]));
-    assert.ok(!ab.got.includes(plain.got[0]));
-    assert.equal(new Set([...ab.got, ...plain.got]).size, 4);
+    // Each topic's events are told by their size: a stream that gets another topic's event fails.
+    const sizes = { a: 64, b: 65, plain: 66, sentinel: 67 };
+    let published = 0;
+    const publishNow = async (n, topic, size) => { await publish(port, n, topic, size); await publishedAll(port, published += n); };
+    await publishNow(2, 'b', sizes.b);
+    await publishNow(1, undefined, sizes.plain); // the default topic
+    await publishNow(1, 'a', sizes.a);
+    // Sentinels, last: one on a (for a and ab), one on the default topic (for plain). Each
+    // stream's sentinel is the last event it gets, so nothing else came before it.
+    await publishNow(1, 'a', sizes.sentinel);
+    await publishNow(1, undefined, sizes.sentinel);
+    const ended = (s) => s.got.length > 0 && s.got[s.got.length - 1].length === sizes.sentinel;
+    for (const [name, s] of Object.entries({ a, ab, plain })) await until(`the sentinel on ${name}`, () => ended(s));
+    for (const s of [a, ab, plain]) for (const d of s.got) assert.match(d, /^t=\d+x+$/);
+    assert.deepEqual(a.got.map((d) => d.length), [sizes.a, sizes.sentinel]);
+    assert.deepEqual(ab.got.map((d) => d.length), [sizes.b, sizes.b, sizes.a, sizes.sentinel]);
+    assert.deepEqual(plain.got.map((d) => d.length), [sizes.plain, sizes.sentinel]);
+    // The same a events reached both of their subscribers; each event's data is unique (its timestamp).
+    assert.deepEqual(ab.got.slice(2), a.got);
+    assert.notEqual(plain.got[1], a.got[1]);
+    assert.equal(new Set([...ab.got, ...plain.got]).size, 6);
 
     for (const s of streams.splice(0)) s.close();
     assert.equal(await stopServer(child), 0, 'the demo server did not shut down cleanly');

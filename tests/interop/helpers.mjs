@@ -124,9 +124,10 @@ export async function untilAsync(what, condition, ms = 10000) {
 }
 
 // POST /publish answers once the run is scheduled, not done: the server
-// publishes the messages one per handler afterwards.
-export async function publish(port, n, topic) {
-  const res = await fetch(`http://127.0.0.1:${port}/publish?n=${n}&size=64${topic ? `&topic=${topic}` : ''}`, {
+// publishes the messages one per handler afterwards. Each message's data is
+// exactly `size` bytes ("t=<ns>" padded with 'x'): tests tell events apart by it.
+export async function publish(port, n, topic, size = 64) {
+  const res = await fetch(`http://127.0.0.1:${port}/publish?n=${n}&size=${size}${topic ? `&topic=${topic}` : ''}`, {
     method: 'POST',
     signal: AbortSignal.timeout(10000),
   });

@@ -3,7 +3,7 @@
 // always stopped at the end (RAII). A few synchronous commands (hiredis'
 // blocking API) let a test look at what is stored.
 //
-//   SSE_TEST_NEED_REDIS();                 // skips the test if redis-server is not installed
+//   SSE_TEST_NEED_REDIS();                 // fails (or skips, SSE_TEST_WITHOUT=redis-server) without it
 //   sse_test::redis_server redis;          // started, answering PING
 //   redis.command({"XLEN", "{sse}:topic:"});
 //   redis.kill();                          // SIGKILL: its data is gone
@@ -38,12 +38,6 @@ inline std::string redis_server_executable() {
     if (!path.empty() && ::access(path.c_str(), X_OK) == 0) return path;
 #endif
     return {};
-}
-
-/// Whether a missing redis-server must fail the tests (CI, or SSE_REQUIRE_REDIS).
-inline bool redis_required() {
-    const char* req = std::getenv("SSE_REQUIRE_REDIS");
-    return node_required() || (req && *req && std::string_view(req) != "0");
 }
 
 /// A port on 127.0.0.1 that was free a moment ago.
@@ -147,17 +141,13 @@ private:
 
 } // namespace sse_test
 
-/// Skips the rest of the test if redis-server is not installed, unless CI or SSE_REQUIRE_REDIS
-/// is set (then the test fails: CI must run these).
-#define SSE_TEST_NEED_REDIS()                                                                               \
-    do {                                                                                                    \
-        if (::sse_test::redis_server_executable().empty()) {                                               \
-            if (::sse_test::redis_required())                                                               \
-                FAIL("redis-server is not installed (or was not found at configure time), but "            \
-                     "CI/SSE_REQUIRE_REDIS says these tests must run: install redis-server and re-run CMake"); \
-            SSE_SKIP("SKIPPED: redis-server is not installed (or was not found at configure time): "       \
-                     "install it (Debian: redis-server) and re-run CMake to run the Redis tests");          \
-        }                                                                                                   \
+/// Fails the test if redis-server is not installed, or skips the rest of it if SSE_TEST_WITHOUT
+/// names redis-server.
+#define SSE_TEST_NEED_REDIS()                                                                       \
+    do {                                                                                            \
+        if (::sse_test::redis_server_executable().empty())                                         \
+            SSE_SKIP("redis-server", "redis-server was not found at configure time: install it "   \
+                                     "(Debian: redis-server) and re-run CMake to run this test");  \
     } while (false)
 
 #endif
