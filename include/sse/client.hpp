@@ -224,6 +224,7 @@ struct callback_entry {
     std::string type; // for typed subscriptions
     bool all = false;
     std::function<void(const event_view&)> fn;
+    std::function<void(std::string_view)> comment; // set: a comment subscription (fn is empty)
     std::atomic<bool> active{true};
 };
 
@@ -281,7 +282,9 @@ namespace detail {
 struct connection_state {
     explicit connection_state(asio::any_io_executor e, request r, client c)
         : ex(asio::make_strand(e)), req(std::move(r)), cfg(std::move(c)), retry_timer(ex), watchdog(ex),
-          events(parser_options{cfg.max_event_size}) {}
+          events(parser_options{cfg.max_event_size}) {
+        events.on_comment([this](std::string_view text) { dispatch_comment(text); });
+    }
 
     asio::any_io_executor ex;
     request req;
@@ -312,9 +315,19 @@ struct connection_state {
             snapshot = subs;
         }
         for (const auto& e : *snapshot)
-            if (!e->all && e->type == ev.type && e->active.load()) e->fn(ev);
+            if (!e->all && !e->comment && e->type == ev.type && e->active.load()) e->fn(ev);
         for (const auto& e : *snapshot)
             if (e->all && e->active.load()) e->fn(ev);
+    }
+
+    void dispatch_comment(std::string_view text) {
+        std::shared_ptr<const std::vector<std::shared_ptr<callback_entry>>> snapshot;
+        {
+            std::lock_guard lock(mutex);
+            snapshot = subs;
+        }
+        for (const auto& e : *snapshot)
+            if (e->comment && e->active.load()) e->comment(text);
     }
 
     void remove(const std::shared_ptr<callback_entry>& e) {
@@ -603,6 +616,13 @@ public:
     }
     /// Every event (called after the typed subscriptions of that event).
     event_subscription subscribe_to_all(std::function<void(const event_view&)> cb) { return add({}, true, std::move(cb)); }
+    /// Every comment line (`: text`), with its text: one leading space
+    /// removed. Heartbeats are comments; in stream order with the events.
+    event_subscription subscribe_comments(std::function<void(std::string_view)> cb) {
+        auto e = std::make_shared<detail::callback_entry>();
+        e->comment = std::move(cb);
+        return add(std::move(e));
+    }
 
     /// Runs until the stream ends for good. Completes with: no error (a
     /// clean end with retries off, or 204 No Content); operation_aborted
@@ -703,6 +723,9 @@ private:
         e->type = std::move(type);
         e->all = all;
         e->fn = std::move(cb);
+        return add(std::move(e));
+    }
+    event_subscription add(std::shared_ptr<detail::callback_entry> e) {
         {
             std::lock_guard lock(state_->mutex);
             auto next = std::make_shared<std::vector<std::shared_ptr<detail::callback_entry>>>(*state_->subs);
