@@ -1645,3 +1645,49 @@ TEST_CASE("client: the server's heartbeats arrive as comments", "[client]") {
     sioc.stop();
     t.join();
 }
+
+// The Last-Event-ID header of each of three attempts, after `first` (the first response's body)
+// and `later` (every other one's), with `initial` as the caller's header (none if empty).
+std::vector<std::optional<std::string>> last_ids_sent(const std::string& initial, std::string first, std::string later,
+                                                      std::string* last_id = nullptr) {
+    scripted_server peer({scripted_server::stream(std::move(first)), scripted_server::stream(std::move(later))});
+    asio::io_context ioc;
+    sse::client cfg;
+    cfg.backoff = fast_backoff(2);
+    std::vector<sse::header> headers;
+    if (!initial.empty()) headers.push_back({"Last-Event-ID", initial});
+    sse::connection conn(ioc.get_executor(), get_request(peer.url(), headers), cfg);
+    CHECK(run_on(ioc, conn) == sse::error::retries_exhausted);
+    if (last_id) *last_id = conn.last_event_id();
+    REQUIRE(peer.count() == 3);
+    return {peer.header(0, "Last-Event-ID"), peer.header(1, "Last-Event-ID"), peer.header(2, "Last-Event-ID")};
+}
+
+TEST_CASE("client: the caller's Last-Event-ID is replaced by the stream's first id, an empty one included", "[client]") {
+    using ids = std::vector<std::optional<std::string>>;
+    const std::optional<std::string> none;
+    std::string last;
+    SECTION("initial id, then an empty id: the reconnections send none") {
+        CHECK(last_ids_sent("user-set", "id\ndata: a\n\n", "data: b\n\n", &last) == ids{"user-set", none, none});
+        CHECK(last.empty());
+        CHECK(last_ids_sent("user-set", "id:\ndata: a\n\n", "data: b\n\n") == ids{"user-set", none, none});
+        CHECK(last_ids_sent("user-set", "id: \ndata: a\n\n", "data: b\n\n") == ids{"user-set", none, none});
+    }
+    SECTION("initial id, then an empty id in an event without data (still committed)") {
+        CHECK(last_ids_sent("user-set", "id:\n\n", "") == ids{"user-set", none, none});
+    }
+    SECTION("initial id, then a non-empty id") {
+        CHECK(last_ids_sent("user-set", "id: 5\ndata: a\n\n", "data: b\n\n", &last) == ids{"user-set", "5", "5"});
+        CHECK(last == "5");
+    }
+    SECTION("initial id, and an id in an event that never ended: not committed") {
+        CHECK(last_ids_sent("user-set", "data: a\n\nid: 5\ndata: b\n", "") == ids{"user-set", "user-set", "user-set"});
+    }
+    SECTION("no id at all, across reconnections") {
+        CHECK(last_ids_sent("", "data: a\n\n", "data: b\n\n", &last) == ids{none, none, none});
+        CHECK(last.empty());
+    }
+    SECTION("an id, then an empty one on the next attempt") {
+        CHECK(last_ids_sent("", "id: 7\ndata: a\n\n", "id\ndata: b\n\n") == ids{none, "7", none});
+    }
+}

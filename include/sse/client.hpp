@@ -298,7 +298,6 @@ struct connection_state {
     std::chrono::steady_clock::time_point last_read;
     std::atomic<bool> cancelled{false};
     bool running = false;
-    bool id_seen = false;
     std::exception_ptr callback_error;
 
     mutable std::mutex mutex; // subscriptions and the values read from other threads
@@ -431,7 +430,7 @@ inline asio::awaitable<attempt_result> run_attempt(std::shared_ptr<connection_st
 
     std::vector<header> headers = s.req.headers;
     if (s.cfg.header_provider) s.cfg.header_provider(headers);
-    if (s.id_seen) { // ours replaces the caller's once the stream sent an id
+    if (s.events.has_last_event_id()) { // the stream's replaces the caller's once it sent one, even empty
         std::erase_if(headers, [](const header& h) { return iequals(h.name, "Last-Event-ID"); });
         const std::string_view id = s.events.last_event_id();
         if (!id.empty()) headers.push_back({"Last-Event-ID", std::string(id)});
@@ -527,7 +526,6 @@ inline asio::awaitable<attempt_result> run_attempt(std::shared_ptr<connection_st
         };
         auto after_feed = [&]() -> std::optional<attempt_result> {
             if (s.callback_error) std::rethrow_exception(std::exchange(s.callback_error, nullptr));
-            if (!s.events.last_event_id().empty() || s.id_seen) s.id_seen = true;
             {
                 std::lock_guard lock(s.mutex);
                 s.last_id.assign(s.events.last_event_id());
