@@ -297,7 +297,7 @@ struct connection_state {
     bool timed_out = false;
     std::chrono::steady_clock::time_point last_read;
     std::atomic<bool> cancelled{false};
-    bool running = false;
+    std::atomic<bool> running{false}; // a run is in progress: another async_run is refused
     std::exception_ptr callback_error;
 
     mutable std::mutex mutex; // subscriptions and the values read from other threads
@@ -628,10 +628,23 @@ public:
     /// per-operation cancellation of type terminal or partial); retries_exhausted (see
     /// last_error() for the cause); or a permanent failure (the validator's
     /// error, event_too_large, too_many_redirects, invalid_url).
+    ///
+    /// Restart: once a run has completed (after cancel() too), async_run
+    /// starts it again with the same subscriptions, last event id and
+    /// `retry:` (the backoff starts over). While a run is in progress, another
+    /// async_run completes at once with asio::error::already_started and the
+    /// running one goes on.
     template <class Token>
     auto async_run(Token&& token) {
         return asio::async_initiate<Token, void(std::error_code)>(
             [st = state_](auto handler) {
+                if (st->running.exchange(true)) { // one run at a time: this one is refused, that one goes on
+                    auto ex = asio::get_associated_executor(handler, st->ex);
+                    asio::post(ex, [handler = std::move(handler)]() mutable {
+                        handler(std::error_code(asio::error::already_started));
+                    });
+                    return;
+                }
                 st->cancelled = false; // a new run: a cancel() from now on ends it
                 // Per-operation cancellation (terminal or partial) ends the run as cancel() does,
                 // whenever it comes, also between two waits of the coroutine.
@@ -644,8 +657,9 @@ public:
                     });
                 auto ex = asio::get_associated_executor(handler, st->ex);
                 asio::co_spawn(st->ex, run_loop(st),
-                               [handler = std::move(handler), ex, slot](std::exception_ptr e, std::error_code ec) mutable {
+                               [handler = std::move(handler), ex, slot, st](std::exception_ptr e, std::error_code ec) mutable {
                                    if (slot.is_connected()) slot.clear();
+                                   st->running = false; // (before the handler: it may run again)
                                    if (e) std::rethrow_exception(e); // a callback threw: out of io_context::run()
                                    asio::dispatch(ex, [handler = std::move(handler), ec]() mutable { handler(ec); });
                                });
