@@ -1659,3 +1659,24 @@ TEST_CASE("client: async_run while a run is in progress fails with already_start
     CHECK(*first == asio::error::operation_aborted);
     CHECK(peer.count() == 1);
 }
+
+TEST_CASE("client: the idle timeout also bounds the wait for the response head", "[client]") {
+    scripted_server peer({{"", true}}); // reads the request, never answers
+    asio::io_context ioc;
+    retry_log retries;
+    sse::client cfg;
+    cfg.backoff = fast_backoff(1);
+    cfg.idle_timeout = 200ms; // the connect timeout stays at its 10 s
+    cfg.on_retry = retries.hook();
+    sse::connection conn(ioc.get_executor(), get_request(peer.url()), cfg);
+    const auto start = steady::now();
+    CHECK(run_on(ioc, conn) == sse::error::retries_exhausted);
+    const long long took = elapsed_ms(start);
+    CHECK(took >= 380); // two attempts of 200 ms
+    CHECK(took < 5000);
+    CHECK(conn.last_error() == sse::error::timeout);
+    REQUIRE(retries.calls.size() == 1);
+    CHECK(retries.calls[0].first == sse::error::timeout);
+    CHECK(conn.last_status() == 0u);
+    CHECK(peer.count() == 2);
+}

@@ -235,9 +235,12 @@ struct callback_entry {
 struct client {
     /// Reconnection delays: 500 ms, x1.5 per failure, jitter 0.5, unlimited retries.
     sse::backoff backoff{};
-    /// From the start of an attempt (DNS, TCP, TLS) to the response head.
+    /// From the start of an attempt (DNS, TCP, TLS) to the response head,
+    /// per redirect. 0: off.
     std::chrono::milliseconds connect_timeout{10000};
-    /// No byte at all (not even a heartbeat) for this long: reconnect. 0: off.
+    /// The read timeout: no byte at all (not even a heartbeat) for this long
+    /// once the request is sent, the wait for the response head included:
+    /// reconnect. 0: off.
     std::chrono::milliseconds idle_timeout{0};
     /// The largest event accepted; larger ends the connection with sse::error::event_too_large.
     std::size_t max_event_size = parser::default_max_event_size;
@@ -344,41 +347,32 @@ struct connection_state {
         }
     }
 
-    // Closes the attempt's socket when `d` passes without progress: the
-    // connect timeout, or (idle) the time since the last read.
-    void arm_watchdog(std::chrono::milliseconds d, bool idle) {
+    // Closes the attempt's socket when it stops making progress: at `deadline` (the connect
+    // timeout), or once `idle` passes without a byte read (the idle timeout). Either may be off.
+    using time_point = std::chrono::steady_clock::time_point;
+    void arm_watchdog(std::optional<time_point> deadline, std::chrono::milliseconds idle) {
         const std::uint64_t gen = ++watch_gen;
         timed_out = false;
-        if (d.count() <= 0) {
+        if (!deadline && idle.count() <= 0) {
             watchdog.cancel();
             return;
         }
-        watchdog.expires_after(d);
-        watchdog.async_wait([this, gen, d, idle, keep = weak_self](std::error_code ec) {
-            const auto self = keep.lock();
-            if (ec || !self || gen != watch_gen) return;
-            if (idle) {
-                const auto quiet = std::chrono::steady_clock::now() - last_read;
-                if (quiet < d) { // something arrived meanwhile: wait for the rest
-                    watchdog.expires_after(d - std::chrono::duration_cast<std::chrono::milliseconds>(quiet));
-                    return arm_again(gen, d);
-                }
-            }
-            timed_out = true;
-            close_current();
-        });
+        watch(gen, deadline, idle);
     }
-    void arm_again(std::uint64_t gen, std::chrono::milliseconds d) {
-        watchdog.async_wait([this, gen, d, keep = weak_self](std::error_code ec) {
+    void watch(std::uint64_t gen, std::optional<time_point> deadline, std::chrono::milliseconds idle) {
+        time_point at = deadline ? *deadline : time_point::max();
+        if (idle.count() > 0) at = std::min(at, last_read + idle);
+        watchdog.expires_at(at);
+        watchdog.async_wait([this, gen, deadline, idle, keep = weak_self](std::error_code ec) {
             const auto self = keep.lock();
             if (ec || !self || gen != watch_gen) return;
-            const auto quiet = std::chrono::steady_clock::now() - last_read;
-            if (quiet < d) {
-                watchdog.expires_after(d - std::chrono::duration_cast<std::chrono::milliseconds>(quiet));
-                return arm_again(gen, d);
+            const auto now = std::chrono::steady_clock::now();
+            if ((deadline && now >= *deadline) || (idle.count() > 0 && now - last_read >= idle)) {
+                timed_out = true;
+                close_current();
+                return;
             }
-            timed_out = true;
-            close_current();
+            watch(gen, deadline, idle); // something arrived meanwhile: wait for the rest
         });
     }
     void disarm_watchdog() {
@@ -441,7 +435,11 @@ inline asio::awaitable<attempt_result> run_attempt(std::shared_ptr<connection_st
         if (u.tls && !s.cfg.tls) co_return attempt_result{attempt_result::failed, error::invalid_url};
         s.current = u.tls ? s.cfg.tls->make(s.ex) : std::make_unique<tcp_stream>(s.ex);
         byte_stream& stream = *s.current;
-        s.arm_watchdog(s.cfg.connect_timeout, false);
+        // The connect timeout bounds the whole way to the response head; the idle timeout, once
+        // the request is sent, every wait for a byte (of the head too).
+        std::optional<connection_state::time_point> deadline;
+        if (s.cfg.connect_timeout.count() > 0) deadline = std::chrono::steady_clock::now() + s.cfg.connect_timeout;
+        s.arm_watchdog(deadline, std::chrono::milliseconds(0));
         auto fail_io = [&](std::error_code e) {
             s.disarm_watchdog();
             if (s.timed_out) e = error::timeout;
@@ -464,6 +462,8 @@ inline asio::awaitable<attempt_result> run_attempt(std::shared_ptr<connection_st
         }
         const std::string out = build_request(method, u, headers, body);
         if (auto wec = co_await stream.write(asio::buffer(out))) co_return fail_io(wec);
+        s.last_read = std::chrono::steady_clock::now();
+        s.arm_watchdog(deadline, s.cfg.idle_timeout);
 
         auto hp = std::make_unique<http_parser>(http_parser::kind::response, s.cfg.max_head_bytes, 0);
         hp->pause_after_head = true;
@@ -472,6 +472,7 @@ inline asio::awaitable<attempt_result> run_attempt(std::shared_ptr<connection_st
         auto r = http_parser::result::need_more;
         while (r == http_parser::result::need_more) {
             auto [rdec, n] = co_await stream.read_some(asio::buffer(buf));
+            s.last_read = std::chrono::steady_clock::now();
             if (rdec) co_return fail_io(rdec == asio::error::eof ? std::error_code(error::bad_response) : rdec);
             have = n;
             r = hp->feed(buf.data(), have, used);
@@ -536,7 +537,7 @@ inline asio::awaitable<attempt_result> run_attempt(std::shared_ptr<connection_st
         std::size_t offset = used;
         bool first = true; // feed once even without bytes: an empty body is complete at once
         s.last_read = std::chrono::steady_clock::now();
-        s.arm_watchdog(s.cfg.idle_timeout, true);
+        s.arm_watchdog(std::nullopt, s.cfg.idle_timeout);
         while (true) {
             while (offset < have || std::exchange(first, false)) {
                 r = hp->feed(buf.data() + offset, have - offset, used);
