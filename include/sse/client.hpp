@@ -6,6 +6,7 @@
 #define SSE_CLIENT_HPP
 
 #include <sse/detail/http_parser.hpp>
+#include <sse/detail/proxy.hpp>
 #include <sse/detail/url.hpp>
 #include <sse/error.hpp>
 #include <sse/event.hpp>
@@ -235,8 +236,8 @@ struct callback_entry {
 struct client {
     /// Reconnection delays: 500 ms, x1.5 per failure, jitter 0.5, unlimited retries.
     sse::backoff backoff{};
-    /// From the start of an attempt (DNS, TCP, TLS) to the response head,
-    /// per redirect. 0: off.
+    /// From the start of an attempt (DNS, TCP, TLS, a proxy's tunnel) to the
+    /// response head, per redirect. 0: off.
     std::chrono::milliseconds connect_timeout{10000};
     /// The read timeout: no byte at all (not even a heartbeat) for this long
     /// once the request is sent, the wait for the response head included:
@@ -257,6 +258,14 @@ struct client {
     std::function<void(std::vector<header>&)> header_provider{};
     /// Set by sse::use_tls (ssl.hpp); without it https URLs fail with invalid_url.
     std::shared_ptr<detail::tls_factory> tls{};
+    /// The HTTP proxy of every request: `http://[user:password@]host[:port]`
+    /// (Basic credentials). `https` URLs go through a CONNECT tunnel, `http`
+    /// ones as absolute-form requests. Empty: see proxy_from_environment.
+    std::string proxy{};
+    /// With `proxy` empty: HTTP_PROXY, HTTPS_PROXY and NO_PROXY (or their
+    /// lower-case forms) choose the proxy, as in Go (never for localhost or
+    /// loopback addresses). false: connect directly.
+    bool proxy_from_environment = true;
 };
 
 class connection;
@@ -287,6 +296,7 @@ struct connection_state {
         : ex(asio::make_strand(e)), req(std::move(r)), cfg(std::move(c)), retry_timer(ex), watchdog(ex),
           events(parser_options{cfg.max_event_size}) {
         events.on_comment([this](std::string_view text) { dispatch_comment(text); });
+        if (cfg.proxy.empty() && cfg.proxy_from_environment) env = proxy_environment::read();
     }
 
     asio::any_io_executor ex;
@@ -295,6 +305,7 @@ struct connection_state {
     asio::steady_timer retry_timer;
     asio::steady_timer watchdog;
     sse::parser events;
+    proxy_environment env; // read once, at construction
     std::unique_ptr<byte_stream> current;
     std::uint64_t watch_gen = 0;
     bool timed_out = false;
@@ -392,9 +403,13 @@ struct attempt_result {
 
 inline bool is_redirect(unsigned s) noexcept { return s == 301 || s == 302 || s == 303 || s == 307 || s == 308; }
 
+// The request; through a proxy (`absolute_form`), with the URL whole and the proxy's credentials.
 inline std::string build_request(const std::string& method, const url& u, const std::vector<header>& headers,
-                                 const std::string& body) {
-    std::string out = method + " " + u.target + " HTTP/1.1\r\nHost: " + u.authority() + "\r\n";
+                                 const std::string& body, bool absolute_form = false,
+                                 const std::string& proxy_authorization = {}) {
+    std::string out = method + " " + (absolute_form ? u.to_string() : u.target) + " HTTP/1.1\r\nHost: " +
+                      u.authority() + "\r\n";
+    if (!proxy_authorization.empty()) out += "Proxy-Authorization: " + proxy_authorization + "\r\n";
     bool accept = false, cache = false, agent = false;
     for (const header& h : headers) {
         if (iequals(h.name, "Host") || iequals(h.name, "Content-Length") || iequals(h.name, "Transfer-Encoding")) continue;
@@ -446,13 +461,56 @@ inline asio::awaitable<attempt_result> run_attempt(std::shared_ptr<connection_st
             return attempt_result{attempt_result::retry, e};
         };
 
+        // Through a proxy? (chosen per URL: a redirect may leave it or need it)
+        std::optional<url> proxy;
+        std::error_code pec;
+        if (!s.cfg.proxy.empty()) proxy = parse_proxy_url(s.cfg.proxy, pec);
+        else if (s.cfg.proxy_from_environment) proxy = proxy_from(s.env, u, pec);
+        if (pec) {
+            s.disarm_watchdog();
+            co_return attempt_result{attempt_result::failed, pec};
+        }
+        const std::string proxy_auth = proxy ? proxy_authorization(*proxy) : std::string();
+        const url& hop = proxy ? *proxy : u;
+
         asio::ip::tcp::resolver resolver(s.ex);
-        auto [rec, endpoints] = co_await resolver.async_resolve(u.host, u.port, nothrow_awaitable);
+        auto [rec, endpoints] = co_await resolver.async_resolve(hop.host, hop.port, nothrow_awaitable);
         if (rec) co_return fail_io(rec);
         if (s.cancelled) co_return fail_io(asio::error::operation_aborted); // closing the socket doesn't stop a resolve
         auto [cec, ep] = co_await asio::async_connect(stream.socket(), endpoints, nothrow_awaitable);
         (void)ep;
         if (cec) co_return fail_io(cec);
+        if (proxy && u.tls) { // a tunnel to the origin, then TLS through it
+            const std::string connect = connect_request(u, proxy_auth);
+            auto [tw, tn] = co_await asio::async_write(stream.socket(), asio::buffer(connect), nothrow_awaitable);
+            (void)tn;
+            if (tw) co_return fail_io(tw);
+            http_parser tp(http_parser::kind::response, s.cfg.max_head_bytes, 0);
+            tp.pause_after_head = true;
+            auto tr = http_parser::result::need_more;
+            std::size_t got = 0, used = 0;
+            while (tr == http_parser::result::need_more) {
+                auto [rdec, n] = co_await stream.socket().async_read_some(asio::buffer(buf), nothrow_awaitable);
+                if (rdec) co_return fail_io(rdec == asio::error::eof ? std::error_code(error::bad_response) : rdec);
+                got = n;
+                tr = tp.feed(buf.data(), got, used);
+            }
+            if (tr == http_parser::result::failed) co_return fail_io(tp.error());
+            const unsigned status = tp.status_code();
+            {
+                std::lock_guard lock(s.mutex);
+                s.last_status = status;
+            }
+            if (status / 100 != 2) {
+                s.disarm_watchdog();
+                if (status == 407 || status == 401) // (some proxies, tinyproxy, answer wrong credentials with 401)
+                    co_return attempt_result{attempt_result::failed, error::proxy_auth_required};
+                // (a 5xx may pass: the proxy could not reach the origin now)
+                co_return attempt_result{status >= 500 ? attempt_result::retry : attempt_result::failed,
+                                         error::proxy_refused};
+            }
+            if (used != got) co_return fail_io(error::bad_response); // the tunnel spoke before TLS did
+        }
         if (auto hec = co_await stream.handshake(u.host)) {
             if (stream.permanent(hec)) {
                 s.disarm_watchdog();
@@ -460,7 +518,7 @@ inline asio::awaitable<attempt_result> run_attempt(std::shared_ptr<connection_st
             }
             co_return fail_io(hec);
         }
-        const std::string out = build_request(method, u, headers, body);
+        const std::string out = build_request(method, u, headers, body, proxy && !u.tls, proxy && !u.tls ? proxy_auth : "");
         if (auto wec = co_await stream.write(asio::buffer(out))) co_return fail_io(wec);
         s.last_read = std::chrono::steady_clock::now();
         s.arm_watchdog(deadline, s.cfg.idle_timeout);
@@ -485,6 +543,8 @@ inline asio::awaitable<attempt_result> run_attempt(std::shared_ptr<connection_st
             std::lock_guard lock(s.mutex);
             s.last_status = head.status;
         }
+        if (proxy && !u.tls && head.status == 407)
+            co_return attempt_result{attempt_result::failed, error::proxy_auth_required};
         if (is_redirect(head.status) && !head.header_value("Location").empty()) {
             if (redirects >= s.cfg.max_redirects)
                 co_return attempt_result{attempt_result::failed, error::too_many_redirects};
