@@ -8,6 +8,7 @@
 // unless the developer opted out of them (SSE_TEST_WITHOUT=node): then they skip, with a warning.
 #include "sse_test.hpp"
 #include "support/node_peer.hpp"
+#include "support/scripted_peer.hpp"
 
 #include <sse/client.hpp>
 #include <sse/replayer.hpp>
@@ -26,6 +27,7 @@
 #include <asio/post.hpp>
 #include <asio/use_awaitable.hpp>
 #include <asio/use_future.hpp>
+#include <asio/write.hpp>
 
 #include <algorithm>
 #include <chrono>
@@ -33,6 +35,7 @@
 #include <ctime>
 #include <functional>
 #include <future>
+#include <memory>
 #include <mutex>
 #include <optional>
 #include <ostream>
@@ -205,6 +208,8 @@ struct local_server {
         return requests;
     }
 };
+
+using sse_test::scripted_server;
 
 } // namespace
 
@@ -1542,3 +1547,168 @@ TEST_CASE("client vs demo_server: live events, idle timeout, replay after Last-E
     if (retries.calls.size() > 1) WARN("a stall on this machine ended a stream before the live events came");
 }
 #endif
+
+// ============================================================================ scripted peer
+
+TEST_CASE("client: comments reach subscribe_comments, in stream order with the events", "[client]") {
+    scripted_server peer({scripted_server::stream(": hello\n\ndata: a\n:heartbeat\n\n:  two spaces\n:\ndata: b\n\n")});
+    asio::io_context ioc;
+    sse::client cfg;
+    cfg.backoff = fast_backoff(-1);
+    sse::connection conn(ioc.get_executor(), get_request(peer.url()), cfg);
+    std::vector<std::string> seen;
+    conn.subscribe_messages([&](const sse::event_view& e) { seen.push_back("event " + std::string(e.data)); });
+    sse::event_subscription comments =
+        conn.subscribe_comments([&](std::string_view c) { seen.push_back("comment " + std::string(c)); });
+    CHECK(!run_on(ioc, conn));
+    CHECK(seen == std::vector<std::string>{"comment hello", "comment heartbeat", "event a", "comment  two spaces",
+                                           "comment ", "event b"});
+
+    SECTION("unsubscribed, a run again sees only the events") {
+        comments.unsubscribe();
+        seen.clear();
+        CHECK(!run_on(ioc, conn));
+        CHECK(seen == std::vector<std::string>{"event a", "event b"});
+    }
+}
+
+TEST_CASE("client: the server's heartbeats arrive as comments", "[client]") {
+    asio::io_context sioc;
+    sse::server_options o;
+    o.session.heartbeat = 20ms;
+    sse::server srv(sioc, sse::joe(), o);
+    srv.listen({asio::ip::make_address("127.0.0.1"), 0});
+    std::thread t([&] { sioc.run(); });
+    asio::io_context ioc;
+    sse::client cfg;
+    cfg.backoff = fast_backoff(-1);
+    sse::connection conn(ioc.get_executor(), get_request(local_url(srv.local_endpoint().port(), "/")), cfg);
+    int beats = 0;
+    conn.subscribe_comments([&](std::string_view) {
+        if (++beats == 3) conn.cancel();
+    });
+    CHECK(run_on(ioc, conn) == asio::error::operation_aborted);
+    CHECK(beats >= 3); // (more may come before the cancellation is seen)
+    sioc.stop();
+    t.join();
+}
+
+// The Last-Event-ID header of each of three attempts, after `first` (the first response's body)
+// and `later` (every other one's), with `initial` as the caller's header (none if empty).
+std::vector<std::optional<std::string>> last_ids_sent(const std::string& initial, std::string first, std::string later,
+                                                      std::string* last_id = nullptr) {
+    scripted_server peer({scripted_server::stream(std::move(first)), scripted_server::stream(std::move(later))});
+    asio::io_context ioc;
+    sse::client cfg;
+    cfg.backoff = fast_backoff();
+    std::vector<sse::header> headers;
+    if (!initial.empty()) headers.push_back({"Last-Event-ID", initial});
+    std::optional<sse::connection> conn;
+    int ended = 0;
+    cfg.on_retry = [&](std::error_code, ms) {
+        if (++ended == 3) conn->cancel(); // (each attempt delivers an event: the retries never run out)
+    };
+    conn.emplace(ioc.get_executor(), get_request(peer.url(), headers), cfg);
+    CHECK(run_on(ioc, *conn) == asio::error::operation_aborted);
+    if (last_id) *last_id = conn->last_event_id();
+    REQUIRE(peer.count() == 3);
+    return {peer.header(0, "Last-Event-ID"), peer.header(1, "Last-Event-ID"), peer.header(2, "Last-Event-ID")};
+}
+
+TEST_CASE("client: the caller's Last-Event-ID is replaced by the stream's first id, an empty one included", "[client]") {
+    using ids = std::vector<std::optional<std::string>>;
+    const std::optional<std::string> none;
+    std::string last;
+    SECTION("initial id, then an empty id: the reconnections send none") {
+        CHECK(last_ids_sent("user-set", "id\ndata: a\n\n", "data: b\n\n", &last) == ids{"user-set", none, none});
+        CHECK(last.empty());
+        CHECK(last_ids_sent("user-set", "id:\ndata: a\n\n", "data: b\n\n") == ids{"user-set", none, none});
+        CHECK(last_ids_sent("user-set", "id: \ndata: a\n\n", "data: b\n\n") == ids{"user-set", none, none});
+    }
+    SECTION("initial id, then an empty id in an event without data (still committed)") {
+        CHECK(last_ids_sent("user-set", "id:\n\n", "") == ids{"user-set", none, none});
+    }
+    SECTION("initial id, then a non-empty id") {
+        CHECK(last_ids_sent("user-set", "id: 5\ndata: a\n\n", "data: b\n\n", &last) == ids{"user-set", "5", "5"});
+        CHECK(last == "5");
+    }
+    SECTION("initial id, and an id in an event that never ended: not committed") {
+        CHECK(last_ids_sent("user-set", "data: a\n\nid: 5\ndata: b\n", "") == ids{"user-set", "user-set", "user-set"});
+    }
+    SECTION("no id at all, across reconnections") {
+        CHECK(last_ids_sent("", "data: a\n\n", "data: b\n\n", &last) == ids{none, none, none});
+        CHECK(last.empty());
+    }
+    SECTION("an id, then an empty one on the next attempt") {
+        CHECK(last_ids_sent("", "id: 7\ndata: a\n\n", "id\ndata: b\n\n") == ids{none, "7", none});
+    }
+}
+
+TEST_CASE("client: a run again after cancel() keeps subscriptions, last event id and retry", "[client]") {
+    // Each attempt: one event with an id, then the stream stays open (only cancel() ends it).
+    scripted_server peer({scripted_server::stream("retry: 50\nid: 1\ndata: a\n\n", true),
+                          scripted_server::stream("id: 2\ndata: b\n\n")});
+    asio::io_context ioc;
+    retry_log retries;
+    sse::client cfg;
+    cfg.backoff = fast_backoff(1);
+    cfg.on_retry = retries.hook();
+    sse::connection conn(ioc.get_executor(), get_request(peer.url()), cfg);
+    std::vector<ev> got;
+    conn.subscribe_messages([&](const sse::event_view& e) {
+        got.push_back(to_ev(e));
+        if (got.size() == 1 || got.size() == 3) conn.cancel();
+    });
+    CHECK(run_on(ioc, conn) == asio::error::operation_aborted);
+    CHECK(got == std::vector<ev>{{"message", "a", "1"}});
+    CHECK(conn.last_event_id() == "1");
+
+    // The second run: the same subscription, Last-Event-ID: 1, and retry: 50 as the delay.
+    CHECK(run_on(ioc, conn) == asio::error::operation_aborted);
+    CHECK(got == std::vector<ev>{{"message", "a", "1"}, {"message", "b", "2"}, {"message", "b", "2"}});
+    REQUIRE(peer.count() == 3);
+    CHECK(!peer.header(0, "Last-Event-ID"));
+    CHECK(peer.header(1, "Last-Event-ID") == std::optional<std::string>("1"));
+    CHECK(peer.header(2, "Last-Event-ID") == std::optional<std::string>("2"));
+    REQUIRE(retries.calls.size() == 1);
+    CHECK(retries.calls[0].second == 50ms);
+}
+
+TEST_CASE("client: async_run while a run is in progress fails with already_started", "[client]") {
+    scripted_server peer({scripted_server::stream("data: a\n\n", true)});
+    asio::io_context ioc;
+    sse::connection conn(ioc.get_executor(), get_request(peer.url()));
+    std::optional<std::error_code> first, second;
+    conn.subscribe_messages([&](const sse::event_view&) {
+        conn.async_run([&](std::error_code ec) { second = ec; }); // from inside the running one
+    });
+    conn.async_run([&](std::error_code ec) { first = ec; });
+    REQUIRE(drive(ioc, [&] { return second.has_value(); }, 10000ms));
+    CHECK(*second == asio::error::already_started);
+    CHECK(!first); // the first run goes on
+    conn.cancel();
+    REQUIRE(drive(ioc, [&] { return first.has_value(); }, 10000ms));
+    CHECK(*first == asio::error::operation_aborted);
+    CHECK(peer.count() == 1);
+}
+
+TEST_CASE("client: the idle timeout also bounds the wait for the response head", "[client]") {
+    scripted_server peer({{"", true}}); // reads the request, never answers
+    asio::io_context ioc;
+    retry_log retries;
+    sse::client cfg;
+    cfg.backoff = fast_backoff(1);
+    cfg.idle_timeout = 200ms; // the connect timeout stays at its 10 s
+    cfg.on_retry = retries.hook();
+    sse::connection conn(ioc.get_executor(), get_request(peer.url()), cfg);
+    const auto start = steady::now();
+    CHECK(run_on(ioc, conn) == sse::error::retries_exhausted);
+    const long long took = elapsed_ms(start);
+    CHECK(took >= 380); // two attempts of 200 ms
+    CHECK(took < 5000);
+    CHECK(conn.last_error() == sse::error::timeout);
+    REQUIRE(retries.calls.size() == 1);
+    CHECK(retries.calls[0].first == sse::error::timeout);
+    CHECK(conn.last_status() == 0u);
+    CHECK(peer.count() == 2);
+}

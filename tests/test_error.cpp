@@ -23,6 +23,7 @@ const std::vector<sse::error> all_errors = {
     sse::error::bad_status,         sse::error::bad_content_type,   sse::error::bad_response,
     sse::error::invalid_url,        sse::error::too_many_redirects, sse::error::retries_exhausted,
     sse::error::stream_ended,       sse::error::provider_unavailable, sse::error::backend_error,
+    sse::error::proxy_auth_required, sse::error::proxy_refused,
 };
 
 } // namespace

@@ -6,6 +6,7 @@
 #define SSE_CLIENT_HPP
 
 #include <sse/detail/http_parser.hpp>
+#include <sse/detail/proxy.hpp>
 #include <sse/detail/url.hpp>
 #include <sse/error.hpp>
 #include <sse/event.hpp>
@@ -224,6 +225,7 @@ struct callback_entry {
     std::string type; // for typed subscriptions
     bool all = false;
     std::function<void(const event_view&)> fn;
+    std::function<void(std::string_view)> comment; // set: a comment subscription (fn is empty)
     std::atomic<bool> active{true};
 };
 
@@ -234,9 +236,12 @@ struct callback_entry {
 struct client {
     /// Reconnection delays: 500 ms, x1.5 per failure, jitter 0.5, unlimited retries.
     sse::backoff backoff{};
-    /// From the start of an attempt (DNS, TCP, TLS) to the response head.
+    /// From the start of an attempt (DNS, TCP, TLS, a proxy's tunnel) to the
+    /// response head, per redirect. 0: off.
     std::chrono::milliseconds connect_timeout{10000};
-    /// No byte at all (not even a heartbeat) for this long: reconnect. 0: off.
+    /// The read timeout: no byte at all (not even a heartbeat) for this long
+    /// once the request is sent, the wait for the response head included:
+    /// reconnect. 0: off.
     std::chrono::milliseconds idle_timeout{0};
     /// The largest event accepted; larger ends the connection with sse::error::event_too_large.
     std::size_t max_event_size = parser::default_max_event_size;
@@ -253,6 +258,14 @@ struct client {
     std::function<void(std::vector<header>&)> header_provider{};
     /// Set by sse::use_tls (ssl.hpp); without it https URLs fail with invalid_url.
     std::shared_ptr<detail::tls_factory> tls{};
+    /// The HTTP proxy of every request: `http://[user:password@]host[:port]`
+    /// (Basic credentials). `https` URLs go through a CONNECT tunnel, `http`
+    /// ones as absolute-form requests. Empty: see proxy_from_environment.
+    std::string proxy{};
+    /// With `proxy` empty: HTTP_PROXY, HTTPS_PROXY and NO_PROXY (or their
+    /// lower-case forms) choose the proxy, as in Go (never for localhost or
+    /// loopback addresses). false: connect directly.
+    bool proxy_from_environment = true;
 };
 
 class connection;
@@ -281,7 +294,10 @@ namespace detail {
 struct connection_state {
     explicit connection_state(asio::any_io_executor e, request r, client c)
         : ex(asio::make_strand(e)), req(std::move(r)), cfg(std::move(c)), retry_timer(ex), watchdog(ex),
-          events(parser_options{cfg.max_event_size}) {}
+          events(parser_options{cfg.max_event_size}) {
+        events.on_comment([this](std::string_view text) { dispatch_comment(text); });
+        if (cfg.proxy.empty() && cfg.proxy_from_environment) env = proxy_environment::read();
+    }
 
     asio::any_io_executor ex;
     request req;
@@ -289,13 +305,13 @@ struct connection_state {
     asio::steady_timer retry_timer;
     asio::steady_timer watchdog;
     sse::parser events;
+    proxy_environment env; // read once, at construction
     std::unique_ptr<byte_stream> current;
     std::uint64_t watch_gen = 0;
     bool timed_out = false;
     std::chrono::steady_clock::time_point last_read;
     std::atomic<bool> cancelled{false};
-    bool running = false;
-    bool id_seen = false;
+    std::atomic<bool> running{false}; // a run is in progress: another async_run is refused
     std::exception_ptr callback_error;
 
     mutable std::mutex mutex; // subscriptions and the values read from other threads
@@ -312,9 +328,19 @@ struct connection_state {
             snapshot = subs;
         }
         for (const auto& e : *snapshot)
-            if (!e->all && e->type == ev.type && e->active.load()) e->fn(ev);
+            if (!e->all && !e->comment && e->type == ev.type && e->active.load()) e->fn(ev);
         for (const auto& e : *snapshot)
             if (e->all && e->active.load()) e->fn(ev);
+    }
+
+    void dispatch_comment(std::string_view text) {
+        std::shared_ptr<const std::vector<std::shared_ptr<callback_entry>>> snapshot;
+        {
+            std::lock_guard lock(mutex);
+            snapshot = subs;
+        }
+        for (const auto& e : *snapshot)
+            if (e->comment && e->active.load()) e->comment(text);
     }
 
     void remove(const std::shared_ptr<callback_entry>& e) {
@@ -332,41 +358,32 @@ struct connection_state {
         }
     }
 
-    // Closes the attempt's socket when `d` passes without progress: the
-    // connect timeout, or (idle) the time since the last read.
-    void arm_watchdog(std::chrono::milliseconds d, bool idle) {
+    // Closes the attempt's socket when it stops making progress: at `deadline` (the connect
+    // timeout), or once `idle` passes without a byte read (the idle timeout). Either may be off.
+    using time_point = std::chrono::steady_clock::time_point;
+    void arm_watchdog(std::optional<time_point> deadline, std::chrono::milliseconds idle) {
         const std::uint64_t gen = ++watch_gen;
         timed_out = false;
-        if (d.count() <= 0) {
+        if (!deadline && idle.count() <= 0) {
             watchdog.cancel();
             return;
         }
-        watchdog.expires_after(d);
-        watchdog.async_wait([this, gen, d, idle, keep = weak_self](std::error_code ec) {
-            const auto self = keep.lock();
-            if (ec || !self || gen != watch_gen) return;
-            if (idle) {
-                const auto quiet = std::chrono::steady_clock::now() - last_read;
-                if (quiet < d) { // something arrived meanwhile: wait for the rest
-                    watchdog.expires_after(d - std::chrono::duration_cast<std::chrono::milliseconds>(quiet));
-                    return arm_again(gen, d);
-                }
-            }
-            timed_out = true;
-            close_current();
-        });
+        watch(gen, deadline, idle);
     }
-    void arm_again(std::uint64_t gen, std::chrono::milliseconds d) {
-        watchdog.async_wait([this, gen, d, keep = weak_self](std::error_code ec) {
+    void watch(std::uint64_t gen, std::optional<time_point> deadline, std::chrono::milliseconds idle) {
+        time_point at = deadline ? *deadline : time_point::max();
+        if (idle.count() > 0) at = std::min(at, last_read + idle);
+        watchdog.expires_at(at);
+        watchdog.async_wait([this, gen, deadline, idle, keep = weak_self](std::error_code ec) {
             const auto self = keep.lock();
             if (ec || !self || gen != watch_gen) return;
-            const auto quiet = std::chrono::steady_clock::now() - last_read;
-            if (quiet < d) {
-                watchdog.expires_after(d - std::chrono::duration_cast<std::chrono::milliseconds>(quiet));
-                return arm_again(gen, d);
+            const auto now = std::chrono::steady_clock::now();
+            if ((deadline && now >= *deadline) || (idle.count() > 0 && now - last_read >= idle)) {
+                timed_out = true;
+                close_current();
+                return;
             }
-            timed_out = true;
-            close_current();
+            watch(gen, deadline, idle); // something arrived meanwhile: wait for the rest
         });
     }
     void disarm_watchdog() {
@@ -386,9 +403,13 @@ struct attempt_result {
 
 inline bool is_redirect(unsigned s) noexcept { return s == 301 || s == 302 || s == 303 || s == 307 || s == 308; }
 
+// The request; through a proxy (`absolute_form`), with the URL whole and the proxy's credentials.
 inline std::string build_request(const std::string& method, const url& u, const std::vector<header>& headers,
-                                 const std::string& body) {
-    std::string out = method + " " + u.target + " HTTP/1.1\r\nHost: " + u.authority() + "\r\n";
+                                 const std::string& body, bool absolute_form = false,
+                                 const std::string& proxy_authorization = {}) {
+    std::string out = method + " " + (absolute_form ? u.to_string() : u.target) + " HTTP/1.1\r\nHost: " +
+                      u.authority() + "\r\n";
+    if (!proxy_authorization.empty()) out += "Proxy-Authorization: " + proxy_authorization + "\r\n";
     bool accept = false, cache = false, agent = false;
     for (const header& h : headers) {
         if (iequals(h.name, "Host") || iequals(h.name, "Content-Length") || iequals(h.name, "Transfer-Encoding")) continue;
@@ -418,7 +439,7 @@ inline asio::awaitable<attempt_result> run_attempt(std::shared_ptr<connection_st
 
     std::vector<header> headers = s.req.headers;
     if (s.cfg.header_provider) s.cfg.header_provider(headers);
-    if (s.id_seen) { // ours replaces the caller's once the stream sent an id
+    if (s.events.has_last_event_id()) { // the stream's replaces the caller's once it sent one, even empty
         std::erase_if(headers, [](const header& h) { return iequals(h.name, "Last-Event-ID"); });
         const std::string_view id = s.events.last_event_id();
         if (!id.empty()) headers.push_back({"Last-Event-ID", std::string(id)});
@@ -429,20 +450,67 @@ inline asio::awaitable<attempt_result> run_attempt(std::shared_ptr<connection_st
         if (u.tls && !s.cfg.tls) co_return attempt_result{attempt_result::failed, error::invalid_url};
         s.current = u.tls ? s.cfg.tls->make(s.ex) : std::make_unique<tcp_stream>(s.ex);
         byte_stream& stream = *s.current;
-        s.arm_watchdog(s.cfg.connect_timeout, false);
+        // The connect timeout bounds the whole way to the response head; the idle timeout, once
+        // the request is sent, every wait for a byte (of the head too).
+        std::optional<connection_state::time_point> deadline;
+        if (s.cfg.connect_timeout.count() > 0) deadline = std::chrono::steady_clock::now() + s.cfg.connect_timeout;
+        s.arm_watchdog(deadline, std::chrono::milliseconds(0));
         auto fail_io = [&](std::error_code e) {
             s.disarm_watchdog();
             if (s.timed_out) e = error::timeout;
             return attempt_result{attempt_result::retry, e};
         };
 
+        // Through a proxy? (chosen per URL: a redirect may leave it or need it)
+        std::optional<url> proxy;
+        std::error_code pec;
+        if (!s.cfg.proxy.empty()) proxy = parse_proxy_url(s.cfg.proxy, pec);
+        else if (s.cfg.proxy_from_environment) proxy = proxy_from(s.env, u, pec);
+        if (pec) {
+            s.disarm_watchdog();
+            co_return attempt_result{attempt_result::failed, pec};
+        }
+        const std::string proxy_auth = proxy ? proxy_authorization(*proxy) : std::string();
+        const url& hop = proxy ? *proxy : u;
+
         asio::ip::tcp::resolver resolver(s.ex);
-        auto [rec, endpoints] = co_await resolver.async_resolve(u.host, u.port, nothrow_awaitable);
+        auto [rec, endpoints] = co_await resolver.async_resolve(hop.host, hop.port, nothrow_awaitable);
         if (rec) co_return fail_io(rec);
         if (s.cancelled) co_return fail_io(asio::error::operation_aborted); // closing the socket doesn't stop a resolve
         auto [cec, ep] = co_await asio::async_connect(stream.socket(), endpoints, nothrow_awaitable);
         (void)ep;
         if (cec) co_return fail_io(cec);
+        if (proxy && u.tls) { // a tunnel to the origin, then TLS through it
+            const std::string connect = connect_request(u, proxy_auth);
+            auto [tw, tn] = co_await asio::async_write(stream.socket(), asio::buffer(connect), nothrow_awaitable);
+            (void)tn;
+            if (tw) co_return fail_io(tw);
+            http_parser tp(http_parser::kind::response, s.cfg.max_head_bytes, 0);
+            tp.pause_after_head = true;
+            auto tr = http_parser::result::need_more;
+            std::size_t got = 0, used = 0;
+            while (tr == http_parser::result::need_more) {
+                auto [rdec, n] = co_await stream.socket().async_read_some(asio::buffer(buf), nothrow_awaitable);
+                if (rdec) co_return fail_io(rdec == asio::error::eof ? std::error_code(error::bad_response) : rdec);
+                got = n;
+                tr = tp.feed(buf.data(), got, used);
+            }
+            if (tr == http_parser::result::failed) co_return fail_io(tp.error());
+            const unsigned status = tp.status_code();
+            {
+                std::lock_guard lock(s.mutex);
+                s.last_status = status;
+            }
+            if (status / 100 != 2) {
+                s.disarm_watchdog();
+                if (status == 407 || status == 401) // (some proxies, tinyproxy, answer wrong credentials with 401)
+                    co_return attempt_result{attempt_result::failed, error::proxy_auth_required};
+                // (a 5xx may pass: the proxy could not reach the origin now)
+                co_return attempt_result{status >= 500 ? attempt_result::retry : attempt_result::failed,
+                                         error::proxy_refused};
+            }
+            if (used != got) co_return fail_io(error::bad_response); // the tunnel spoke before TLS did
+        }
         if (auto hec = co_await stream.handshake(u.host)) {
             if (stream.permanent(hec)) {
                 s.disarm_watchdog();
@@ -450,8 +518,10 @@ inline asio::awaitable<attempt_result> run_attempt(std::shared_ptr<connection_st
             }
             co_return fail_io(hec);
         }
-        const std::string out = build_request(method, u, headers, body);
+        const std::string out = build_request(method, u, headers, body, proxy && !u.tls, proxy && !u.tls ? proxy_auth : "");
         if (auto wec = co_await stream.write(asio::buffer(out))) co_return fail_io(wec);
+        s.last_read = std::chrono::steady_clock::now();
+        s.arm_watchdog(deadline, s.cfg.idle_timeout);
 
         auto hp = std::make_unique<http_parser>(http_parser::kind::response, s.cfg.max_head_bytes, 0);
         hp->pause_after_head = true;
@@ -460,6 +530,7 @@ inline asio::awaitable<attempt_result> run_attempt(std::shared_ptr<connection_st
         auto r = http_parser::result::need_more;
         while (r == http_parser::result::need_more) {
             auto [rdec, n] = co_await stream.read_some(asio::buffer(buf));
+            s.last_read = std::chrono::steady_clock::now();
             if (rdec) co_return fail_io(rdec == asio::error::eof ? std::error_code(error::bad_response) : rdec);
             have = n;
             r = hp->feed(buf.data(), have, used);
@@ -472,6 +543,8 @@ inline asio::awaitable<attempt_result> run_attempt(std::shared_ptr<connection_st
             std::lock_guard lock(s.mutex);
             s.last_status = head.status;
         }
+        if (proxy && !u.tls && head.status == 407)
+            co_return attempt_result{attempt_result::failed, error::proxy_auth_required};
         if (is_redirect(head.status) && !head.header_value("Location").empty()) {
             if (redirects >= s.cfg.max_redirects)
                 co_return attempt_result{attempt_result::failed, error::too_many_redirects};
@@ -514,7 +587,6 @@ inline asio::awaitable<attempt_result> run_attempt(std::shared_ptr<connection_st
         };
         auto after_feed = [&]() -> std::optional<attempt_result> {
             if (s.callback_error) std::rethrow_exception(std::exchange(s.callback_error, nullptr));
-            if (!s.events.last_event_id().empty() || s.id_seen) s.id_seen = true;
             {
                 std::lock_guard lock(s.mutex);
                 s.last_id.assign(s.events.last_event_id());
@@ -525,7 +597,7 @@ inline asio::awaitable<attempt_result> run_attempt(std::shared_ptr<connection_st
         std::size_t offset = used;
         bool first = true; // feed once even without bytes: an empty body is complete at once
         s.last_read = std::chrono::steady_clock::now();
-        s.arm_watchdog(s.cfg.idle_timeout, true);
+        s.arm_watchdog(std::nullopt, s.cfg.idle_timeout);
         while (true) {
             while (offset < have || std::exchange(first, false)) {
                 r = hp->feed(buf.data() + offset, have - offset, used);
@@ -603,6 +675,13 @@ public:
     }
     /// Every event (called after the typed subscriptions of that event).
     event_subscription subscribe_to_all(std::function<void(const event_view&)> cb) { return add({}, true, std::move(cb)); }
+    /// Every comment line (`: text`), with its text: one leading space
+    /// removed. Heartbeats are comments; in stream order with the events.
+    event_subscription subscribe_comments(std::function<void(std::string_view)> cb) {
+        auto e = std::make_shared<detail::callback_entry>();
+        e->comment = std::move(cb);
+        return add(std::move(e));
+    }
 
     /// Runs until the stream ends for good. Completes with: no error (a
     /// clean end with retries off, or 204 No Content); operation_aborted
@@ -610,10 +689,23 @@ public:
     /// per-operation cancellation of type terminal or partial); retries_exhausted (see
     /// last_error() for the cause); or a permanent failure (the validator's
     /// error, event_too_large, too_many_redirects, invalid_url).
+    ///
+    /// Restart: once a run has completed (after cancel() too), async_run
+    /// starts it again with the same subscriptions, last event id and
+    /// `retry:` (the backoff starts over). While a run is in progress, another
+    /// async_run completes at once with asio::error::already_started and the
+    /// running one goes on.
     template <class Token>
     auto async_run(Token&& token) {
         return asio::async_initiate<Token, void(std::error_code)>(
             [st = state_](auto handler) {
+                if (st->running.exchange(true)) { // one run at a time: this one is refused, that one goes on
+                    auto ex = asio::get_associated_executor(handler, st->ex);
+                    asio::post(ex, [handler = std::move(handler)]() mutable {
+                        handler(std::error_code(asio::error::already_started));
+                    });
+                    return;
+                }
                 st->cancelled = false; // a new run: a cancel() from now on ends it
                 // Per-operation cancellation (terminal or partial) ends the run as cancel() does,
                 // whenever it comes, also between two waits of the coroutine.
@@ -626,8 +718,9 @@ public:
                     });
                 auto ex = asio::get_associated_executor(handler, st->ex);
                 asio::co_spawn(st->ex, run_loop(st),
-                               [handler = std::move(handler), ex, slot](std::exception_ptr e, std::error_code ec) mutable {
+                               [handler = std::move(handler), ex, slot, st](std::exception_ptr e, std::error_code ec) mutable {
                                    if (slot.is_connected()) slot.clear();
+                                   st->running = false; // (before the handler: it may run again)
                                    if (e) std::rethrow_exception(e); // a callback threw: out of io_context::run()
                                    asio::dispatch(ex, [handler = std::move(handler), ec]() mutable { handler(ec); });
                                });
@@ -703,6 +796,9 @@ private:
         e->type = std::move(type);
         e->all = all;
         e->fn = std::move(cb);
+        return add(std::move(e));
+    }
+    event_subscription add(std::shared_ptr<detail::callback_entry> e) {
         {
             std::lock_guard lock(state_->mutex);
             auto next = std::make_shared<std::vector<std::shared_ptr<detail::callback_entry>>>(*state_->subs);

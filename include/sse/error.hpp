@@ -45,6 +45,10 @@ enum class error {
     // Providers with a backend (redis_provider)
     provider_unavailable,///< the provider's backend is unreachable now; try again later
     backend_error,       ///< the provider's backend answered with an error
+
+    // Client proxies
+    proxy_auth_required, ///< the HTTP proxy wants (other) credentials: 407
+    proxy_refused,       ///< the HTTP proxy would not open a tunnel (CONNECT answered with an error)
 };
 
 /// The category of sse::error; its name() is "sse".

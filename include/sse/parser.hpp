@@ -97,6 +97,11 @@ public:
     /// says; an `id:` of an event not yet ended is not in it).
     std::string_view last_event_id() const noexcept { return ids_[committed_id_].view(); }
 
+    /// Whether the stream has set its last event id: some `id` field was
+    /// committed, an empty one included. Tells "reset to empty" from "never
+    /// set", so a client knows when the stream's id replaces one it was given.
+    bool has_last_event_id() const noexcept { return id_set_ != 0; }
+
     /// The stream ended: drops the incomplete event (per the spec, never
     /// dispatched) and gets ready for a new stream, where a BOM may come
     /// again. The last event id and reconnection time are kept, as an
@@ -159,6 +164,7 @@ private:
     detail::byte_buffer ids_[2];
     unsigned char committed_id_ = 0; // 0 or 1
     unsigned char id_pending_ = 0;   // 1: ids_[committed_id_ ^ 1] is the buffer, to commit
+    unsigned char id_set_ = 0;       // 1: some id was committed (has_last_event_id)
     std::size_t event_size_ = 0; // bytes of the current event's field lines
     std::optional<std::chrono::milliseconds> retry_;
 };

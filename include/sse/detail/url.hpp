@@ -16,6 +16,7 @@ struct url {
     std::string host;   ///< without brackets for IPv6 literals
     std::string port;   ///< always set ("80"/"443" by default)
     std::string target; ///< path and query, at least "/"
+    std::string userinfo; ///< "user:password" as written (percent-encoded), proxy URLs only
 
     /// The Host header value.
     std::string authority() const {
@@ -36,9 +37,10 @@ inline bool iequals_prefix(std::string_view s, std::string_view prefix) noexcept
     return true;
 }
 
-/// Parses an absolute http:// or https:// URL (user info is not supported;
-/// the fragment is dropped). Error: sse::error::invalid_url.
-inline url parse_url(std::string_view s, std::error_code& ec) {
+/// Parses an absolute http:// or https:// URL (the fragment is dropped).
+/// User info is an error unless `allow_userinfo` (proxy URLs carry their
+/// credentials so). Error: sse::error::invalid_url.
+inline url parse_url(std::string_view s, std::error_code& ec, bool allow_userinfo = false) {
     ec.clear();
     url u;
     if (iequals_prefix(s, "https://")) {
@@ -54,6 +56,10 @@ inline url parse_url(std::string_view s, std::error_code& ec) {
     const std::size_t slash = s.find_first_of("/?");
     std::string_view authority = s.substr(0, slash);
     std::string_view rest = slash == std::string_view::npos ? std::string_view() : s.substr(slash);
+    if (const std::size_t at = authority.rfind('@'); allow_userinfo && at != std::string_view::npos) {
+        u.userinfo.assign(authority.substr(0, at));
+        authority.remove_prefix(at + 1);
+    }
     if (authority.empty() || authority.find('@') != std::string_view::npos ||
         authority.find_first_of(" \t\r\n") != std::string_view::npos || rest.find_first_of(" \t\r\n") != std::string_view::npos) {
         ec = error::invalid_url;
@@ -79,7 +85,7 @@ inline url parse_url(std::string_view s, std::error_code& ec) {
         host = authority.substr(0, colon);
         port = authority.substr(colon + 1);
     }
-    if (host.empty() || (authority.find(':') != std::string_view::npos && port.empty())) {
+    if (host.empty() || (authority.back() == ':' && port.empty())) { // "host:" has no port
         ec = error::invalid_url;
         return {};
     }

@@ -36,6 +36,8 @@ public:
         case error::stream_ended: return "the server ended the stream";
         case error::provider_unavailable: return "the provider's backend is unreachable: try again later";
         case error::backend_error: return "the provider's backend answered with an error";
+        case error::proxy_auth_required: return "the HTTP proxy requires authentication (407)";
+        case error::proxy_refused: return "the HTTP proxy refused to open a tunnel";
         }
         return "unknown sse error";
     }

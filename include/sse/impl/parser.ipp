@@ -368,6 +368,7 @@ SSE_DECL SSE_ALWAYS_INLINE bool parser::process_field(std::string_view line, boo
 
 SSE_DECL void parser::dispatch(detail::event_callback_ref& on_event) {
     committed_id_ ^= id_pending_; // (commits a pending id without a copy, or a branch)
+    id_set_ |= id_pending_;
     id_pending_ = 0;
     event_size_ = 0;
     if (!has_data_) {
@@ -416,6 +417,7 @@ SSE_DECL void parser::reset() noexcept {
     ids_[0].clear();
     ids_[1].clear();
     committed_id_ = 0;
+    id_set_ = 0;
     retry_.reset();
 }
 
