@@ -7,6 +7,7 @@
 #include <sse/detail/http_parser.hpp>
 #include <sse/detail/publish.hpp>
 #include <sse/error.hpp>
+#include <sse/field.hpp>
 #include <sse/http.hpp>
 #include <sse/joe.hpp>
 #include <sse/message.hpp>
@@ -47,10 +48,16 @@
 namespace sse {
 
 /// Accept a request as an event stream on `topics` (default: the default
-/// topic), with extra response headers.
+/// topic), with extra response headers, starting where `last_event_id` says.
 struct stream_accept {
     std::vector<std::string> topics{std::string(default_topic)}; ///< the topics to stream (none: the default topic)
     std::vector<header> headers{}; ///< added to the stream's response head
+    /// Where the stream starts, instead of the client's Last-Event-ID: the
+    /// provider replays what came after this id (an unset id: nothing, the
+    /// stream starts live). Unset optional (the default): the request's
+    /// Last-Event-ID decides. E.g. `?since=` for a page opened mid-answer,
+    /// whose EventSource sends no Last-Event-ID on its first connection.
+    std::optional<event_id> last_event_id{};
 };
 
 /// What the request hook decides: stream, or answer with a plain response.
@@ -307,7 +314,8 @@ private:
                 };
         }
         std::error_code ec;
-        s->start(st_->provider, last_event_id_of(req), std::move(accept.topics), ec);
+        event_id start = accept.last_event_id ? std::move(*accept.last_event_id) : last_event_id_of(req);
+        s->start(st_->provider, std::move(start), std::move(accept.topics), ec);
         if (ec) {
             // Nothing was written: answer on the session's socket.
             st_->log(log_level::warning, "sse: subscribe failed: " + ec.message());
