@@ -2,7 +2,7 @@
 # (the installed sseConfig.cmake includes this file before sseTargets.cmake).
 #
 # Defines these targets (GLOBAL, so a later find_package(sse) in another directory sees them):
-#   sse_deps::asio    standalone Asio (>= 1.22), with ASIO_STANDALONE and ASIO_NO_DEPRECATED
+#   sse_deps::asio    standalone Asio (>= 1.22); no compile definitions (see below)
 #   sse_deps::llhttp  llhttp (HTTP/1.1 parser, a C library)
 # and finds Threads::Threads (in the including directory).
 #
@@ -88,9 +88,10 @@ endmacro()
 
 # ---------------------------------------------------------------------------------------- Asio
 if(NOT TARGET sse_deps::asio)
+  # No compile definitions for consumers: Asio defines ASIO_STANDALONE itself (C++11 and later,
+  # without ASIO_ENABLE_BOOST), and ASIO_NO_DEPRECATED would break a consumer's older Asio code;
+  # sse's own targets get it (sse_apply_build_options), so sse itself uses no deprecated Asio.
   add_library(sse_deps::asio INTERFACE IMPORTED GLOBAL)
-  set_target_properties(sse_deps::asio PROPERTIES
-    INTERFACE_COMPILE_DEFINITIONS "ASIO_STANDALONE;ASIO_NO_DEPRECATED")
   set(_sse_asio_how "")
 
   if(NOT SSE_FETCH_DEPS)

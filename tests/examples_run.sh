@@ -3,7 +3,8 @@
 # examples_run): roundtrip, coroutines, hello_server with curl and with hello_client (which must
 # reconnect when the server restarts), and topics with three topics_client subscribers, its
 # metrics endpoint and POST /stop. sse-cat and llm_read are run by tests/examples_smoke.sh,
-# demo_server by tests/interop/; this script fails if an example is run by none of them.
+# demo_server by tests/interop/, llm_relay by tests/examples_relay.sh; this script fails if an
+# example is run by none of them.
 #
 #   tests/examples_run.sh BIN_DIR EXAMPLES_SOURCE_DIR CURL
 #
@@ -78,7 +79,7 @@ port_of() {
 
 # ------------------------------------------------------------------ every example is run
 covered_here="roundtrip coroutines hello_server hello_client topics topics_client"
-covered_elsewhere="sse-cat llm_read demo_server" # tests/examples_smoke.sh, tests/interop/
+covered_elsewhere="sse-cat llm_read demo_server llm_relay" # tests/examples_smoke.sh, tests/interop/, tests/examples_relay.sh
 for src in "$sources"/*.cpp; do
     name="$(basename "$src" .cpp)"
     if [[ " $covered_here $covered_elsewhere " != *" $name "* ]]; then

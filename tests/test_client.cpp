@@ -162,7 +162,7 @@ struct local_server {
         return o;
     }
 
-    local_server() : server(ioc, sse::joe(sse::finite_replayer(1000, {.auto_ids = true})), options()) {
+    local_server() : server(ioc, sse::joe(sse::finite_replayer(1000, {.auto_ids = true, .first_id = 0})), options()) {
         server.on_request([this](const sse::request& r) -> sse::request_decision {
             {
                 std::lock_guard lock(mutex);

@@ -261,7 +261,7 @@ TEST_CASE("joe: a subscriber receives the exact bytes published (TestJoe_Subscri
 }
 
 TEST_CASE("joe: with an auto-id replayer, live subscribers see the assigned ids", "[joe]") {
-    sse::joe joe{sse::finite_replayer(10, {.auto_ids = true})};
+    sse::joe joe{sse::finite_replayer(10, {.auto_ids = true, .first_id = 0})};
     auto sink = std::make_shared<sse::queue_sink>();
     auto h = joe.subscribe({.client = sink});
     joe.publish(text("a"));
@@ -492,7 +492,7 @@ TEST_CASE("joe: a replayer's put error is reported, and live subscribers still g
     auto h2 = joe.subscribe({.client = later, .last_event_id = sse::event_id("1")});
     CHECK(later->frames.empty());
 
-    sse::joe autos{sse::finite_replayer(5, {.auto_ids = true})};
+    sse::joe autos{sse::finite_replayer(5, {.auto_ids = true, .first_id = 0})};
     auto s2 = std::make_shared<sse::queue_sink>();
     auto h3 = autos.subscribe({.client = s2});
     autos.publish(with_id("mine", "x"), ec);
@@ -660,7 +660,7 @@ TEST_CASE("joe: a moved-from joe is closed; move assignment shuts the target dow
 // ------------------------------------------------------------------------ replay via joe
 
 TEST_CASE("joe: subscribing with a last id replays the history, then goes live", "[joe]") {
-    sse::joe joe{sse::finite_replayer(100, {.auto_ids = true})};
+    sse::joe joe{sse::finite_replayer(100, {.auto_ids = true, .first_id = 0})};
     for (int i = 0; i < 5; ++i) joe.publish(text("m" + std::to_string(i)));
     auto sink = std::make_shared<sse::queue_sink>();
     auto h = joe.subscribe({.client = sink, .last_event_id = sse::event_id("2")});
@@ -678,7 +678,7 @@ TEST_CASE("joe: subscribing with a last id replays the history, then goes live",
 }
 
 TEST_CASE("joe: a gap is counted, and sent as an event when gap_event is set", "[joe]") {
-    sse::joe joe{sse::finite_replayer(2, {.auto_ids = true, .gap_event = sse::event_type("gap")})};
+    sse::joe joe{sse::finite_replayer(2, {.auto_ids = true, .first_id = 0, .gap_event = sse::event_type("gap")})};
     for (int i = 0; i < 4; ++i) joe.publish(text("m" + std::to_string(i))); // keeps 2,3
     auto sink = std::make_shared<sse::queue_sink>();
     auto h = joe.subscribe({.client = sink, .last_event_id = sse::event_id("0")});
@@ -759,7 +759,7 @@ TEST_CASE("joe: a user-defined provider satisfies sse::provider and behaves as o
 // ------------------------------------------------------------------------------ counters
 
 TEST_CASE("joe: stats are exact", "[joe]") {
-    sse::joe joe{sse::finite_replayer(2, {.auto_ids = true})};
+    sse::joe joe{sse::finite_replayer(2, {.auto_ids = true, .first_id = 0})};
     CHECK_STATS(joe, {});
     joe.publish(text("m0")); // nobody listens
     CHECK_STATS(joe, {.published = 1});
@@ -851,7 +851,7 @@ TEST_CASE("joe: one publish to 10,000 subscribers serializes once", "[joe]") {
         CHECK(run(joe, text("once")).bytes() == "data: once\n\n");
     }
     SECTION("with an auto-id replayer") {
-        sse::joe joe{sse::finite_replayer(10, {.auto_ids = true})};
+        sse::joe joe{sse::finite_replayer(10, {.auto_ids = true, .first_id = 0})};
         CHECK(run(joe, text("once")).bytes() == "id: 0\ndata: once\n\n");
     }
     SECTION("with a replayer that refuses the message") {
@@ -953,7 +953,7 @@ TEST_CASE("joe: publishing to a topic only touches that topic's subscribers", "[
 }
 
 TEST_CASE("joe: deliver sends bytes already serialized to the topics' subscribers once, without history") {
-    auto history = sse::finite_replayer(10, {.auto_ids = true});
+    auto history = sse::finite_replayer(10, {.auto_ids = true, .first_id = 0});
     sse::joe joe(std::move(history));
     auto on_a = std::make_shared<joe_recorder>(), on_ab = std::make_shared<joe_recorder>(), on_c = std::make_shared<joe_recorder>();
     auto h1 = joe.subscribe({on_a, {}, {"a"}});
@@ -1028,7 +1028,7 @@ private:
 } // namespace
 
 TEST_CASE("joe: publish_batch hands each subscriber the batch at once, in order, ids and history as publish's") {
-    sse::joe joe(sse::finite_replayer(10, {.auto_ids = true}));
+    sse::joe joe(sse::finite_replayer(10, {.auto_ids = true, .first_id = 0}));
     auto batched = std::make_shared<batch_recorder>();
     auto plain = std::make_shared<joe_recorder>(); // only send(): the default send_batch loops over it
     auto both = std::make_shared<batch_recorder>();

@@ -161,6 +161,22 @@ const sse::topic_list only_t(&topic_t, 1);
 
 } // namespace
 
+// The same publish set as joe and basic_server (tests/test_publish.cpp runs it on those two).
+static_assert(requires(sse::redis_provider& p, const sse::message& m, std::error_code& ec, const std::string& s,
+                       sse::topic_list span, const std::vector<std::string>& vec) {
+    p.publish(m);
+    p.publish(m, ec);
+    p.publish(m, "room");
+    p.publish(m, "room", ec);
+    p.publish(m, s, ec);
+    p.publish(m, {"a", "b"});
+    p.publish(m, {s}, ec);
+    p.publish(m, span);
+    p.publish(m, span, ec);
+    p.publish(m, vec);
+    p.publish(m, vec, ec);
+});
+
 TEST_CASE("redis: parse_redis_url") {
     std::error_code ec;
     sse::redis_options o = sse::parse_redis_url("redis://10.1.2.3:6380/2?prefix=app", ec);

@@ -147,10 +147,10 @@ const std::optional<std::string_view> unset = std::nullopt;
 TEST_CASE("finite_replayer: a count of 0 is invalid_argument; 1 is enough", "[replayer]") {
     REQUIRE_THROWS_AS(sse::finite_replayer(0), std::system_error);
     CHECK(thrown_code([] { sse::finite_replayer r(0); }) == sse::error::invalid_argument);
-    CHECK(thrown_code([] { sse::finite_replayer r(0, {.auto_ids = true}); }) == sse::error::invalid_argument);
+    CHECK(thrown_code([] { sse::finite_replayer r(0, {.auto_ids = true, .first_id = 0}); }) == sse::error::invalid_argument);
 
     // go-sse wants at least 2 slots; one is a valid history here.
-    sse::finite_replayer r(1, {.auto_ids = true});
+    sse::finite_replayer r(1, {.auto_ids = true, .first_id = 0});
     put_ok(r, unset);
     put_ok(r, unset);
     CHECK(r.size() == 1);
@@ -257,7 +257,7 @@ TEST_CASE("finite_replayer: put errors and ids, as go-sse", "[replayer]") {
         check_put_errors_manual(r);
     }
     SECTION("automatic ids") {
-        sse::finite_replayer r(10, {.auto_ids = true});
+        sse::finite_replayer r(10, {.auto_ids = true, .first_id = 0});
         check_put_errors_auto(r);
     }
 }
@@ -269,7 +269,7 @@ TEST_CASE("valid_replayer: put errors and ids, as go-sse", "[replayer]") {
         check_put_errors_manual(r);
     }
     SECTION("automatic ids") {
-        sse::valid_replayer r(10s, {.auto_ids = true}, clock.fn());
+        sse::valid_replayer r(10s, {.auto_ids = true, .first_id = 0}, clock.fn());
         check_put_errors_auto(r);
     }
 }
@@ -325,7 +325,7 @@ TEST_CASE("replay sends what came after the last id, in order, filtered by topic
 }
 
 TEST_CASE("finite_replayer: the count bound evicts the oldest", "[replayer]") {
-    sse::finite_replayer r(3, {.auto_ids = true});
+    sse::finite_replayer r(3, {.auto_ids = true, .first_id = 0});
     for (int i = 0; i < 5; ++i) put_ok(r, unset); // ids 0..4, keeps 2,3,4
     CHECK(r.size() == 3);
     CHECK(replay_after(r, "1").seen == strings{"2", "3", "4"});
@@ -369,12 +369,12 @@ TEST_CASE("replayers: the byte bound (max_bytes) evicts the oldest", "[replayer]
         CHECK(!replay_after(r, "5").result.gap);
     };
     SECTION("finite_replayer") {
-        sse::finite_replayer r(100, {.auto_ids = true, .max_bytes = 50});
+        sse::finite_replayer r(100, {.auto_ids = true, .first_id = 0, .max_bytes = 50});
         check(r);
     }
     SECTION("valid_replayer") {
         manual_clock clock;
-        sse::valid_replayer r(1h, {.auto_ids = true, .max_bytes = 50}, clock.fn());
+        sse::valid_replayer r(1h, {.auto_ids = true, .first_id = 0, .max_bytes = 50}, clock.fn());
         check(r);
     }
     SECTION("manual ids: an evicted anchor is a gap, nothing is replayed") {
@@ -396,7 +396,7 @@ TEST_CASE("replayers: the byte bound (max_bytes) evicts the oldest", "[replayer]
 TEST_CASE("valid_replayer: expired messages are never replayed", "[replayer]") {
     manual_clock clock;
     const clock_type::time_point t0 = clock.now;
-    sse::valid_replayer r(10s, {.auto_ids = true}, clock.fn());
+    sse::valid_replayer r(10s, {.auto_ids = true, .first_id = 0}, clock.fn());
     r.set_gc_interval(clock_type::duration::zero()); // only remove_expired() collects
     put_ok(r, unset);                                 // 0, expires at t0+10s
     clock.now = t0 + 4s;
@@ -456,7 +456,7 @@ TEST_CASE("valid_replayer: expired messages are never replayed", "[replayer]") {
 TEST_CASE("valid_replayer: put collects expired messages every gc interval", "[replayer]") {
     manual_clock clock;
     const clock_type::time_point t0 = clock.now;
-    sse::valid_replayer r(8s, {.auto_ids = true}, clock.fn()); // gc interval: 2s by default
+    sse::valid_replayer r(8s, {.auto_ids = true, .first_id = 0}, clock.fn()); // gc interval: 2s by default
     put_ok(r, unset);                                          // 0, expires at t0+8s
     clock.now = t0 + 1s;
     put_ok(r, unset); // 1, t0+9s
@@ -514,7 +514,7 @@ TEST_CASE("valid_replayer: a clock that goes back is harmless (go-sse's last che
 // ------------------------------------------------------------------- go-sse's A.6, row by row
 
 TEST_CASE("A.6: auto ids, 3 slots holding 0,1", "[replayer][go-sse]") {
-    sse::finite_replayer r(3, {.auto_ids = true});
+    sse::finite_replayer r(3, {.auto_ids = true, .first_id = 0});
     put_ok(r, unset);
     put_ok(r, unset);
 
@@ -546,7 +546,7 @@ TEST_CASE("A.6: auto ids, 3 slots holding 0,1", "[replayer][go-sse]") {
 }
 
 TEST_CASE("A.6: auto ids, 3 slots full with 2,3,4", "[replayer][go-sse]") {
-    sse::finite_replayer r(3, {.auto_ids = true});
+    sse::finite_replayer r(3, {.auto_ids = true, .first_id = 0});
     for (int i = 0; i < 5; ++i) put_ok(r, unset);
 
     // go-sse: [2 3 4] for both. "0" missed 1, which is gone: a gap.
@@ -637,7 +637,7 @@ TEST_CASE("A.6: duplicate ids x,y,x,z: the oldest match is the anchor", "[replay
 TEST_CASE("A.6: valid_replayer, auto ids, ttl 10s, puts at 0, 1, 2s", "[replayer][go-sse]") {
     manual_clock clock;
     const clock_type::time_point t0 = clock.now;
-    sse::valid_replayer r(10s, {.auto_ids = true}, clock.fn());
+    sse::valid_replayer r(10s, {.auto_ids = true, .first_id = 0}, clock.fn());
     put_ok(r, unset);
     clock.now = t0 + 1s;
     put_ok(r, unset);
@@ -671,7 +671,7 @@ TEST_CASE("A.6: valid_replayer, auto ids, ttl 10s, puts at 0, 1, 2s", "[replayer
 TEST_CASE("A.6: the error rows", "[replayer][go-sse]") {
     CHECK(thrown_code([] { sse::finite_replayer r(0); }) == sse::error::invalid_argument);
     CHECK(thrown_code([] { sse::valid_replayer r(-1s); }) == sse::error::invalid_argument);
-    sse::finite_replayer autos(3, {.auto_ids = true});
+    sse::finite_replayer autos(3, {.auto_ids = true, .first_id = 0});
     put_fails(autos, make_message("x", "1"), {""}, sse::error::id_already_set);
     sse::finite_replayer manual(3);
     put_fails(manual, make_message("x"), {""}, sse::error::no_id);
@@ -685,7 +685,7 @@ TEST_CASE("replay_test.go TestValidReplayProvider, adapted", "[replayer][go-sse]
     const clock_type::duration ttl = 10s;
     manual_clock clock;
     const clock_type::time_point t0 = clock.now;
-    sse::valid_replayer r(ttl, {.auto_ids = true}, clock.fn());
+    sse::valid_replayer r(ttl, {.auto_ids = true, .first_id = 0}, clock.fn());
     r.set_gc_interval(clock_type::duration::zero());
 
     CHECK(replay_after(r, unset).seen == strings{});
@@ -763,7 +763,7 @@ TEST_CASE("replay_test.go TestFiniteReplayProvider, adapted", "[replayer][go-sse
     REQUIRE(!o.frames.empty());
     CHECK(o.frames[0].bytes() == "id: 6\ndata: six\n\n");
 
-    sse::finite_replayer autos(3, {.auto_ids = true});
+    sse::finite_replayer autos(3, {.auto_ids = true, .first_id = 0});
     put_fails(autos, make_message("x", "3"), {""}, sse::error::id_already_set);
 }
 
@@ -782,14 +782,14 @@ TEST_CASE("replay_test.go TestFiniteReplayProvider_allocations, the replay half"
 
 TEST_CASE("5R.3 (a): auto ids, the last id is the newest: nothing is replayed", "[replayer][regression]") {
     SECTION("finite_replayer, not full") {
-        sse::finite_replayer r(3, {.auto_ids = true});
+        sse::finite_replayer r(3, {.auto_ids = true, .first_id = 0});
         put_ok(r, unset);
         put_ok(r, unset);
         CHECK(replay_after(r, "1").result.replayed == 0);
         CHECK(replay_after(r, "1").seen == strings{});
     }
     SECTION("finite_replayer, full, at every rotation of the ring") {
-        sse::finite_replayer r(3, {.auto_ids = true});
+        sse::finite_replayer r(3, {.auto_ids = true, .first_id = 0});
         for (int i = 0; i < 3; ++i) put_ok(r, unset);
         for (int newest = 3; newest < 10; ++newest) {
             put_ok(r, unset);
@@ -801,7 +801,7 @@ TEST_CASE("5R.3 (a): auto ids, the last id is the newest: nothing is replayed", 
     }
     SECTION("valid_replayer") {
         manual_clock clock;
-        sse::valid_replayer r(1h, {.auto_ids = true}, clock.fn());
+        sse::valid_replayer r(1h, {.auto_ids = true, .first_id = 0}, clock.fn());
         for (int i = 0; i < 3; ++i) put_ok(r, unset);
         CHECK(replay_after(r, "2").seen == strings{});
         CHECK(!replay_after(r, "2").result.gap);
@@ -825,7 +825,7 @@ TEST_CASE("5R.3 (b): manual ids, full ring, anchor in the last slot: nothing is 
 }
 
 TEST_CASE("5R.3 (c): auto ids, an id older than the oldest held: a gap, then all that is held", "[replayer][regression]") {
-    sse::finite_replayer r(3, {.auto_ids = true});
+    sse::finite_replayer r(3, {.auto_ids = true, .first_id = 0});
     for (int i = 0; i < 8; ++i) put_ok(r, unset); // holds 5,6,7
     for (const char* id : {"0", "1", "2", "3"}) {
         INFO("after " << id);
@@ -842,7 +842,7 @@ TEST_CASE("5R.3 (c): auto ids, an id older than the oldest held: a gap, then all
 
 TEST_CASE("5R.3 (d): unknown, non-number and future ids: a gap, nothing replayed; unset: neither", "[replayer][regression]") {
     SECTION("auto ids") {
-        sse::finite_replayer r(5, {.auto_ids = true});
+        sse::finite_replayer r(5, {.auto_ids = true, .first_id = 0});
         for (int i = 0; i < 3; ++i) put_ok(r, unset); // 0,1,2
         for (const char* id : {"3", "4", "99", "18446744073709551615", "18446744073709551616", "x", "1x",
                                "-1", "+1", " 1", "1 ", "0x1", ""}) {
@@ -874,7 +874,7 @@ TEST_CASE("5R.3 (d): unknown, non-number and future ids: a gap, nothing replayed
         sse::finite_replayer manual(5);
         CHECK(replay_after(manual, "a").result.gap);
         CHECK(!replay_after(manual, unset).result.gap);
-        sse::finite_replayer autos(5, {.auto_ids = true});
+        sse::finite_replayer autos(5, {.auto_ids = true, .first_id = 0});
         CHECK(replay_after(autos, "0").result.gap);
         CHECK(!replay_after(autos, unset).result.gap);
     }
@@ -883,7 +883,7 @@ TEST_CASE("5R.3 (d): unknown, non-number and future ids: a gap, nothing replayed
 // ------------------------------------------------------------------------------ gap events
 
 TEST_CASE("gap_event: a gap first sends `event: <type>` with the requested id as data", "[replayer]") {
-    const sse::replayer_options with_gap_event{.auto_ids = true, .gap_event = sse::event_type("gap")};
+    const sse::replayer_options with_gap_event{.auto_ids = true, .first_id = 0, .gap_event = sse::event_type("gap")};
     sse::finite_replayer r(3, with_gap_event);
     for (int i = 0; i < 5; ++i) put_ok(r, unset); // holds 2,3,4
 
@@ -922,7 +922,7 @@ TEST_CASE("gap_event: a gap first sends `event: <type>` with the requested id as
         CHECK(replay_after(m, "a").seen == strings{"b"});
     }
     SECTION("without gap_event nothing extra is sent") {
-        sse::finite_replayer plain(3, {.auto_ids = true});
+        sse::finite_replayer plain(3, {.auto_ids = true, .first_id = 0});
         for (int i = 0; i < 5; ++i) put_ok(plain, unset);
         CHECK(replay_after(plain, "0").seen == strings{"2", "3", "4"});
         CHECK(replay_after(plain, "0").result.gap);
@@ -933,7 +933,7 @@ TEST_CASE("gap_event: a gap first sends `event: <type>` with the requested id as
 TEST_CASE("gap_event: expired but unseen messages are a gap", "[replayer]") {
     manual_clock clock;
     const clock_type::time_point t0 = clock.now;
-    sse::valid_replayer r(10s, {.auto_ids = true, .gap_event = sse::event_type("gap")}, clock.fn());
+    sse::valid_replayer r(10s, {.auto_ids = true, .first_id = 0, .gap_event = sse::event_type("gap")}, clock.fn());
     r.set_gc_interval(clock_type::duration::zero());
     put_ok(r, unset); // 0
     put_ok(r, unset); // 1
@@ -1037,17 +1037,37 @@ TEST_CASE("first_id: automatic ids start there, and ids of an earlier process ar
           "[replayer]") {
     SECTION("finite_replayer") { check_first_id<sse::finite_replayer>(); }
     SECTION("valid_replayer") { check_first_id<sse::valid_replayer>(); }
-    SECTION("the default is 0, as go-sse") {
-        sse::finite_replayer r(5, {.auto_ids = true});
+    SECTION("0, as go-sse, when asked for") {
+        sse::finite_replayer r(5, {.auto_ids = true, .first_id = 0});
         CHECK(put_ok(r, unset).bytes() == "id: 0\ndata: x\n\n");
-        CHECK(sse::replayer_options{}.first_id == 0);
+    }
+    SECTION("the default is restart-safe: the microseconds since the epoch when the replayer is made") {
+        CHECK(!sse::replayer_options{}.first_id);
+        const std::uint64_t before = sse::time_based_first_id();
+        sse::finite_replayer old_process(5, {.auto_ids = true});
+        const std::uint64_t first = std::stoull(std::string(put_ok(old_process, unset).bytes()).substr(4));
+        CHECK(first >= before);
+        CHECK(first <= sse::time_based_first_id());
+        CHECK(first > 1'700'000'000'000'000ULL); // after November 2023, in microseconds
+        // A process made later (here: later by at least a microsecond) starts above every id the
+        // old one gave out; its clients' ids are then a gap before all it holds, not its own ids.
+        const std::uint64_t last_old = first + 1;
+        put_ok(old_process, unset);
+        for (int spin = 0; spin < 100'000'000 && sse::time_based_first_id() <= last_old; ++spin) {
+        }
+        REQUIRE(sse::time_based_first_id() > last_old);
+        sse::finite_replayer new_process(5, {.auto_ids = true, .gap_event = sse::event_type("gap")});
+        put_ok(new_process, unset);
+        const outcome o = replay_after(new_process, std::to_string(last_old));
+        CHECK(o.result.gap);
+        CHECK(o.result.replayed == 1);
     }
 }
 
 // ------------------------------------------------------------------------ failing sinks
 
 TEST_CASE("replay into a sink that overflows stops with queue_overflow", "[replayer]") {
-    sse::finite_replayer r(10, {.auto_ids = true});
+    sse::finite_replayer r(10, {.auto_ids = true, .first_id = 0});
     for (int i = 0; i < 6; ++i) put_ok(r, unset, {""}, "0123456789"); // 24-byte frames
 
     SECTION("a recording sink that takes two frames") {
@@ -1071,7 +1091,7 @@ TEST_CASE("replay into a sink that overflows stops with queue_overflow", "[repla
         CHECK(sink->queued_bytes() <= 50);
     }
     SECTION("the gap event overflows too") {
-        sse::finite_replayer g(10, {.auto_ids = true, .gap_event = sse::event_type("gap")});
+        sse::finite_replayer g(10, {.auto_ids = true, .first_id = 0, .gap_event = sse::event_type("gap")});
         put_ok(g, unset);
         auto sink = std::make_shared<replay_recorder>(0);
         const sse::subscription sub{.client = sink, .last_event_id = sse::event_id("7")};

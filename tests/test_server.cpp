@@ -160,7 +160,7 @@ TEST_CASE("server: a publish reaches exactly its topics' subscribers, as the exa
 // ------------------------------------------------------------------------------- replay
 
 TEST_CASE("server: Last-Event-ID (its first value) resumes after that id with a finite_replayer") {
-    running_server<sse::server> srv(sse::joe(sse::finite_replayer(100, {.auto_ids = true})), quiet());
+    running_server<sse::server> srv(sse::joe(sse::finite_replayer(100, {.auto_ids = true, .first_id = 0})), quiet());
     srv.start();
     auto publish = [&](int from, int to) {
         for (int i = from; i < to; ++i) srv->publish(text("m" + std::to_string(i)));
@@ -220,7 +220,7 @@ TEST_CASE("server: Last-Event-ID (its first value) resumes after that id with a 
 TEST_CASE("server: a stream that cannot start is answered on the same connection, and nothing leaks") {
     sse::server_options o = quiet();
     o.session.max_queue_bytes = 4 * 1024;
-    running_server<sse::server> srv(sse::joe(sse::finite_replayer(100, {.auto_ids = true})), o);
+    running_server<sse::server> srv(sse::joe(sse::finite_replayer(100, {.auto_ids = true, .first_id = 0})), o);
     srv.start();
     for (int i = 0; i < 10; ++i) srv->publish(bulk_message(i)); // 10 KiB of history, ids 0 to 9
 
@@ -885,7 +885,7 @@ TEST_CASE("server: async_shutdown of a server without connections completes at o
 TEST_CASE("sse::upgrade: a connection accepted and parsed elsewhere becomes a stream, with replay") {
     asio::io_context ioc;
     asio::ip::tcp::acceptor acceptor(ioc, {asio::ip::make_address("127.0.0.1"), 0});
-    sse::joe joe(sse::finite_replayer(10, {.auto_ids = true}));
+    sse::joe joe(sse::finite_replayer(10, {.auto_ids = true, .first_id = 0}));
     joe.publish(text("zero"), {"t"});
     joe.publish(text("one, elsewhere")); // the default topic
     joe.publish(text("two"), {"t"});
@@ -1182,7 +1182,7 @@ TEST_CASE("session: a stalled drop_oldest session's memory stays bounded however
 }
 
 TEST_CASE("server: publish_batch reaches its topics' subscribers in order, each stream in few writes") {
-    running_server<sse::server> srv(sse::joe(sse::finite_replayer(100, {.auto_ids = true})), quiet());
+    running_server<sse::server> srv(sse::joe(sse::finite_replayer(100, {.auto_ids = true, .first_id = 0})), quiet());
     srv->on_request([](const sse::request& r) -> sse::request_decision { return sse::stream_accept{r.query_values("topic")}; });
     srv.start();
     auto a = open_stream(srv.port(), "/events?topic=a");

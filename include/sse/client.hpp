@@ -18,6 +18,7 @@
 #include <asio/async_result.hpp>
 #include <asio/awaitable.hpp>
 #include <asio/bind_cancellation_slot.hpp>
+#include <asio/bind_executor.hpp>
 #include <asio/cancellation_type.hpp>
 #include <asio/co_spawn.hpp>
 #include <asio/connect.hpp>
@@ -846,6 +847,30 @@ private:
     std::unique_ptr<asio::io_context> own_;
     std::shared_ptr<detail::connection_state> state_;
 };
+
+/// Runs `c` as `c->async_run(token)` does, and owns it until the run
+/// completes: start one (e.g. from a request hook) and let go of it; keep a
+/// copy of `c` only to cancel it. (A connection destroyed while it runs
+/// cancels the run, so a local connection would end with operation_aborted.)
+///
+///     auto conn = std::make_shared<sse::connection>(ioc.get_executor(), req);
+///     conn->subscribe_messages(...);
+///     sse::async_run(conn, [](std::error_code ec) { ... });
+template <class Token>
+auto async_run(std::shared_ptr<connection> c, Token&& token) {
+    return asio::async_initiate<Token, void(std::error_code)>(
+        [](auto handler, std::shared_ptr<connection> c) {
+            connection& conn = *c;
+            // The wrapper keeps c and passes the handler's executor and cancellation slot on.
+            auto ex = asio::get_associated_executor(handler, conn.get_executor());
+            auto slot = asio::get_associated_cancellation_slot(handler);
+            conn.async_run(asio::bind_cancellation_slot(
+                slot, asio::bind_executor(ex, [c = std::move(c), handler = std::move(handler)](std::error_code ec) mutable {
+                    std::move(handler)(ec);
+                })));
+        },
+        token, std::move(c));
+}
 
 inline void event_subscription::unsubscribe() noexcept {
     if (!entry_) return;

@@ -4,6 +4,7 @@
 #ifndef SSE_JOE_HPP
 #define SSE_JOE_HPP
 
+#include <sse/detail/publish.hpp>
 #include <sse/error.hpp>
 #include <sse/message.hpp>
 #include <sse/provider.hpp>
@@ -114,8 +115,9 @@ struct joe_state {
 ///     sse::joe joe{sse::finite_replayer(1000, {.auto_ids = true})};
 ///     auto handle = joe.subscribe({.client = my_sink});
 ///     joe.publish(msg);                  // the default topic
+///     joe.publish(msg, "news");          // one topic
 ///     joe.publish(msg, {"news", "ads"}); // each subscriber gets it once
-class joe {
+class joe : public detail::publishing<joe> {
 public:
     /// Removes the subscription when destroyed or cancelled.
     class subscription_handle {
@@ -202,43 +204,10 @@ public:
         fan_out(st, std::span<const frame>(&f, 1), topics);
     }
 
-    /// Publishes to the default topic.
-    void publish(const message& m, std::error_code& ec) {
-        const std::string_view t = default_topic;
-        publish(m, topic_list(&t, 1), ec);
-    }
-    /// Publishes to the listed topics, e.g. {"news", "ads"}.
-    void publish(const message& m, std::initializer_list<std::string_view> topics, std::error_code& ec) {
-        publish(m, topic_list(topics.begin(), topics.size()), ec);
-    }
-    /// Publishes to topics given as any range of strings.
-    template <std::ranges::input_range Topics>
-        requires std::convertible_to<std::ranges::range_reference_t<Topics>, std::string_view> &&
-                 (!std::convertible_to<const Topics&, topic_list>)
-    void publish(const message& m, const Topics& topics, std::error_code& ec) {
-        std::vector<std::string_view> views;
-        for (auto&& t : topics) views.emplace_back(t);
-        publish(m, topic_list(views), ec);
-    }
-
-    /// The throwing forms of publish.
-    void publish(const message& m) { throw_if(publish_ec(m), "sse::joe::publish"); }
-    void publish(const message& m, topic_list topics) {
-        std::error_code ec;
-        publish(m, topics, ec);
-        throw_if(ec, "sse::joe::publish");
-    }
-    void publish(const message& m, std::initializer_list<std::string_view> topics) {
-        publish(m, topic_list(topics.begin(), topics.size()));
-    }
-    template <std::ranges::input_range Topics>
-        requires std::convertible_to<std::ranges::range_reference_t<Topics>, std::string_view> &&
-                 (!std::convertible_to<const Topics&, topic_list>)
-    void publish(const message& m, const Topics& topics) {
-        std::error_code ec;
-        publish(m, topics, ec);
-        throw_if(ec, "sse::joe::publish");
-    }
+    /// The other forms: publish(m[, ec]) to the default topic, publish(m,
+    /// "room"[, ec]), publish(m, {"news", "ads"}[, ec]), publish(m, any range
+    /// of strings[, ec]), publish(m, topics) (see detail::publishing).
+    using detail::publishing<joe>::publish;
 
     /// Publishes `ms`, in order, to every subscriber of any of `topics`, as
     /// consecutive publish calls would, but under one lock and handing each
@@ -426,6 +395,9 @@ public:
     }
 
 private:
+    friend class detail::publishing<joe>;
+    static constexpr const char* publish_what = "sse::joe::publish";
+
     bool has_history() const noexcept { return state_->history != nullptr; }
 
     // The checks before the lock: topics given, not moved from.
@@ -434,12 +406,6 @@ private:
         if (topics.empty()) ec = error::no_topic;
         else if (!state_) ec = error::provider_closed;
         return !ec;
-    }
-
-    std::error_code publish_ec(const message& m) {
-        std::error_code ec;
-        publish(m, ec);
-        return ec;
     }
 
     static void throw_if(std::error_code ec, const char* what) {

@@ -12,6 +12,7 @@
 #include <string>
 #include <string_view>
 #include <system_error>
+#include <utility>
 #include <vector>
 
 namespace sse {
@@ -45,6 +46,14 @@ public:
 
     /// An empty message: it serializes to nothing.
     message() = default;
+
+    /// A message of one or more data lines (split as append_data splits),
+    /// e.g. `server.publish(sse::message("hello"), "room")`.
+    explicit message(std::string_view data) { append_data(data); }
+
+    /// A typed message: `sse::message(sse::event_type("token"), json)`, the
+    /// one-line form of setting `type` and calling append_data.
+    message(event_type t, std::string_view data) : type(std::move(t)) { append_data(data); }
 
     /// Appends data lines. Each chunk is split at CR, LF and CRLF, and every
     /// piece becomes one `data:` line. An empty chunk adds nothing; a line

@@ -10,6 +10,7 @@
 #ifndef SSE_REDIS_HPP
 #define SSE_REDIS_HPP
 
+#include <sse/detail/publish.hpp>
 #include <sse/error.hpp>
 #include <sse/field.hpp>
 #include <sse/joe.hpp>
@@ -1187,7 +1188,7 @@ private:
 /// - When Redis comes back, each node relays what it missed from the log; if
 ///   the log no longer reaches back that far, its streams end so that their
 ///   clients resume from the topic streams.
-class redis_provider {
+class redis_provider : public detail::publishing<redis_provider> {
 public:
     /// Unsubscribes when destroyed or cancelled.
     class subscription_handle {
@@ -1252,22 +1253,10 @@ public:
         }
         state_->publish(m, topics, nullptr, ec);
     }
-    void publish(const message& m, std::error_code& ec) {
-        const std::string_view t = default_topic;
-        publish(m, topic_list(&t, 1), ec);
-    }
-    void publish(const message& m, topic_list topics) {
-        std::error_code ec;
-        publish(m, topics, ec);
-        if (ec) detail::throw_error(ec, "sse::redis_provider::publish");
-    }
-    void publish(const message& m, std::initializer_list<std::string_view> topics) {
-        publish(m, topic_list(topics.begin(), topics.size()));
-    }
-    void publish(const message& m) {
-        const std::string_view t = default_topic;
-        publish(m, topic_list(&t, 1));
-    }
+    /// The other forms, as on joe: publish(m[, ec]) to the default topic,
+    /// publish(m, "room"[, ec]), publish(m, {"a", "b"}[, ec]), publish(m, any
+    /// range of strings[, ec]), publish(m, topics).
+    using detail::publishing<redis_provider>::publish;
 
     /// Publishes and completes when Redis stored the message, with the id it
     /// got: `void(std::error_code, std::string id)`. Any completion token.
@@ -1329,6 +1318,9 @@ public:
     redis_stats stats() const { return state_ ? state_->stats() : redis_stats{}; }
 
 private:
+    friend class detail::publishing<redis_provider>;
+    static constexpr const char* publish_what = "sse::redis_provider::publish";
+
     std::shared_ptr<detail::redis_state> state_;
 };
 

@@ -18,6 +18,7 @@
 #include <deque>
 #include <functional>
 #include <limits>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <system_error>
@@ -31,15 +32,17 @@ struct replayer_options {
     /// Assign ids (first_id, first_id + 1, ...) to published messages, which
     /// must then have none. Without it, every published message must have an id.
     bool auto_ids = false;
-    /// The first automatic id. A history lives in one process, so after a
-    /// restart clients come back with ids of the old one: start each process
-    /// above every id an earlier one gave out (e.g. microseconds since the
-    /// epoch at start, while publishing fewer than a million messages a
-    /// second), and an old id is older than the new history, which then
-    /// reports a gap and replays everything it holds, instead of mistaking
-    /// the old id for one of its own. The largest id is 2^64 - 2; a put past
-    /// it fails with sse::error::invalid_argument.
-    std::uint64_t first_id = 0;
+    /// The first automatic id. Unset (the default): the microseconds since
+    /// the epoch when the replayer is made, which is restart-safe. A history
+    /// lives in one process, so after a restart clients come back with ids
+    /// of the old one: when each process starts above every id an earlier
+    /// one gave out (true of the default while publishing fewer than a
+    /// million messages a second), an old id is older than the new history,
+    /// which then reports a gap and replays everything it holds, instead of
+    /// mistaking the old id for one of its own. Set it (e.g. 0, as go-sse)
+    /// for ids that are the same in every run. The largest id is 2^64 - 2;
+    /// a put past it fails with sse::error::invalid_argument.
+    std::optional<std::uint64_t> first_id{};
     /// The most bytes of serialized messages kept; the oldest go first.
     std::size_t max_bytes = 64 * 1024 * 1024;
     /// When set, a subscriber whose Last-Event-ID is unknown or older than
@@ -49,6 +52,14 @@ struct replayer_options {
     event_type gap_event{};
 };
 
+/// The microseconds since the epoch now: the default first automatic id,
+/// above every id an earlier process gave out (see replayer_options::first_id).
+inline std::uint64_t time_based_first_id() noexcept {
+    const auto since_epoch = std::chrono::system_clock::now().time_since_epoch();
+    const auto us = std::chrono::duration_cast<std::chrono::microseconds>(since_epoch).count();
+    return us > 0 ? static_cast<std::uint64_t>(us) : 0;
+}
+
 namespace detail {
 
 // The history both replayers share: a queue of frames with their ids and
@@ -57,7 +68,8 @@ class history {
 public:
     using time_point = std::chrono::steady_clock::time_point;
 
-    explicit history(replayer_options options) : options_(std::move(options)), next_id_(options_.first_id) {}
+    explicit history(replayer_options options)
+        : options_(std::move(options)), next_id_(options_.first_id ? *options_.first_id : time_based_first_id()) {}
 
     frame put(const message& m, topic_list topics, time_point expiry, std::error_code& ec) {
         if (topics.empty()) {

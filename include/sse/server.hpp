@@ -5,7 +5,9 @@
 #define SSE_SERVER_HPP
 
 #include <sse/detail/http_parser.hpp>
+#include <sse/detail/publish.hpp>
 #include <sse/error.hpp>
+#include <sse/field.hpp>
 #include <sse/http.hpp>
 #include <sse/joe.hpp>
 #include <sse/message.hpp>
@@ -46,10 +48,16 @@
 namespace sse {
 
 /// Accept a request as an event stream on `topics` (default: the default
-/// topic), with extra response headers.
+/// topic), with extra response headers, starting where `last_event_id` says.
 struct stream_accept {
     std::vector<std::string> topics{std::string(default_topic)}; ///< the topics to stream (none: the default topic)
     std::vector<header> headers{}; ///< added to the stream's response head
+    /// Where the stream starts, instead of the client's Last-Event-ID: the
+    /// provider replays what came after this id (an unset id: nothing, the
+    /// stream starts live). Unset optional (the default): the request's
+    /// Last-Event-ID decides. E.g. `?since=` for a page opened mid-answer,
+    /// whose EventSource sends no Last-Event-ID on its first connection.
+    std::optional<event_id> last_event_id{};
 };
 
 /// What the request hook decides: stream, or answer with a plain response.
@@ -306,7 +314,8 @@ private:
                 };
         }
         std::error_code ec;
-        s->start(st_->provider, last_event_id_of(req), std::move(accept.topics), ec);
+        event_id start = accept.last_event_id ? std::move(*accept.last_event_id) : last_event_id_of(req);
+        s->start(st_->provider, std::move(start), std::move(accept.topics), ec);
         if (ec) {
             // Nothing was written: answer on the session's socket.
             st_->log(log_level::warning, "sse: subscribe failed: " + ec.message());
@@ -382,7 +391,7 @@ private:
 ///     srv.publish(msg);
 ///     ioc.run();
 template <provider Provider, class Stream = asio::ip::tcp::socket>
-class basic_server {
+class basic_server : public detail::publishing<basic_server<Provider, Stream>> {
 public:
     /// The provider, the stream type, and what the stream type needs (see server_stream_traits).
     using provider_type = Provider;
@@ -442,20 +451,14 @@ public:
         return st_->acceptor.local_endpoint(ec);
     }
 
-    /// Publishes to the default topic, or to the given topics.
-    void publish(const message& m, std::error_code& ec) { st_->provider.publish(m, default_topics(), ec); }
+    /// Publishes to `topics` (errors: the provider's, e.g. provider_closed
+    /// once async_shutdown has begun).
     void publish(const message& m, topic_list topics, std::error_code& ec) { st_->provider.publish(m, topics, ec); }
-    /// The throwing forms: std::system_error with the provider's error.
-    void publish(const message& m) {
-        std::error_code ec;
-        publish(m, ec);
-        if (ec) detail::throw_error(ec, "sse::basic_server::publish");
-    }
-    void publish(const message& m, std::initializer_list<std::string_view> topics) {
-        std::error_code ec;
-        st_->provider.publish(m, topic_list(topics.begin(), topics.size()), ec);
-        if (ec) detail::throw_error(ec, "sse::basic_server::publish");
-    }
+    /// The other forms, as on joe: publish(m[, ec]) to the default topic,
+    /// publish(m, "room"[, ec]), publish(m, {"a", "b"}[, ec]), publish(m, any
+    /// range of strings[, ec]), publish(m, topics); the throwing ones throw
+    /// std::system_error with the provider's error.
+    using detail::publishing<basic_server>::publish;
 
     /// Publishes `ms` in order: with the provider's publish_batch when it has
     /// one (joe does: each stream then queues the batch at once and writes it
@@ -531,6 +534,8 @@ public:
     }
 
 private:
+    friend class detail::publishing<basic_server>;
+    static constexpr const char* publish_what = "sse::basic_server::publish";
     using state_type = detail::server_state<Provider, Stream>;
 
     static topic_list default_topics() noexcept {

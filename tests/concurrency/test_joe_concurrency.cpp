@@ -134,7 +134,7 @@ TEST_CASE("joe: subscribers that rejoin with their last id see every message onc
     constexpr int batch = 50; // publishers pace themselves on the subscribers' joins every `batch` messages
     const steady::time_point deadline = steady::now() + 60s;
 
-    sse::joe joe{sse::finite_replayer(total + 16, {.auto_ids = true})};
+    sse::joe joe{sse::finite_replayer(total + 16, {.auto_ids = true, .first_id = 0})};
     problems trouble;
     progress joins;
     std::atomic<int> publishers_done{0};
@@ -281,7 +281,7 @@ TEST_CASE("joe: subscriptions cancelled on other threads while messages are publ
     constexpr int per_creator = 200;
     const steady::time_point deadline = steady::now() + 60s;
 
-    sse::joe joe{sse::finite_replayer(16, {.auto_ids = true})};
+    sse::joe joe{sse::finite_replayer(16, {.auto_ids = true, .first_id = 0})};
     problems trouble;
     progress published;
     std::atomic<bool> creators_done{false};
@@ -393,7 +393,7 @@ TEST_CASE("joe: shutdown racing with publish and subscribe", "[joe][concurrency]
     for (int round = 0; round < 5; ++round) {
         INFO("round " << round);
         const steady::time_point deadline = steady::now() + 30s;
-        sse::joe joe{sse::finite_replayer(64, {.auto_ids = true})};
+        sse::joe joe{sse::finite_replayer(64, {.auto_ids = true, .first_id = 0})};
         problems trouble;
         progress publishes, live_subscriptions;
         std::atomic<bool> closed_seen{false};

@@ -34,7 +34,7 @@ TEST_CASE("server concurrency: 4 io threads, 2 publishers, clients cut and resum
     asio::io_context server_ioc(4);
     sse::server_options o;
     o.session.heartbeat = 0ms;
-    sse::server server(server_ioc, sse::joe(sse::finite_replayer(total + 10, {.auto_ids = true})), o);
+    sse::server server(server_ioc, sse::joe(sse::finite_replayer(total + 10, {.auto_ids = true, .first_id = 0})), o);
     server.listen({asio::ip::make_address("127.0.0.1"), 0});
     auto work = asio::make_work_guard(server_ioc);
     std::vector<std::thread> io;
@@ -264,7 +264,7 @@ TEST_CASE("server concurrency: 50 raw clients on topics cut and resume with Last
 
     sse::server_options o;
     o.session.heartbeat = 0ms;
-    sse_test::running_server<sse::server> srv(sse::joe(sse::finite_replayer(total + 10, {.auto_ids = true})), o);
+    sse_test::running_server<sse::server> srv(sse::joe(sse::finite_replayer(total + 10, {.auto_ids = true, .first_id = 0})), o);
     srv->on_request([](const sse::request& r) -> sse::request_decision {
         return sse::stream_accept{r.query_values("topic")};
     });

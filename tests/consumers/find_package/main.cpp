@@ -18,6 +18,11 @@
 #include <system_error>
 #include <vector>
 
+// A consumer's own (older) Asio code keeps compiling: sse::sse imposes no Asio macros on it.
+#ifdef ASIO_NO_DEPRECATED
+#error "sse::sse must not define ASIO_NO_DEPRECATED for its consumers"
+#endif
+
 namespace {
 
 int failures = 0;
