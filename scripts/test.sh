@@ -7,10 +7,11 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-# clang for the fuzzers; curl, node, npm and Chromium for the interop tests; redis-server for the
+# clang for the fuzzers; curl, node, npm, Chromium and python3-prometheus-client (the /metrics test's
+# parser) for the interop tests; redis-server for the
 # Redis tests (each starts its own on a free loopback port). Node and npm are asked
 # for only when absent: a machine with NodeSource's nodejs (which bundles npm) must not get Debian's npm.
-extra=(clang libclang-rt-14-dev curl chromium redis-server)
+extra=(clang libclang-rt-14-dev curl chromium redis-server python3-prometheus-client)
 command -v node >/dev/null 2>&1 || extra+=(nodejs)
 command -v npm >/dev/null 2>&1 || extra+=(npm)
 scripts/deps.sh "${extra[@]}"
