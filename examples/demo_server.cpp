@@ -1,5 +1,6 @@
-// The demo server: a page at / whose EventSource shows live events, event
-// streams at /events, and a publish endpoint a load generator can drive.
+// The demo server: the page of scripts/demo.sh at /, event streams at /events, a publish
+// endpoint a load generator can drive, an LLM-style POST stream, and the server's numbers as
+// JSON and as Prometheus text.
 //
 //   demo_server [--host 127.0.0.1] [--port 8080] [--threads 1]
 //               [--replay none|finite:N|valid:SECONDS] [--first-id now|N] [--gap-event TYPE]
@@ -27,15 +28,37 @@
 //                            topic in Redis, valid:SECONDS those younger than that (ids are Redis's,
 //                            --first-id does not apply; --gap-event does).
 //
-//   GET  /                       the page
-//   GET  /events[?topic=T]...    an event stream (repeat topic for several; default topic if none)
+//   GET  /                       the page (examples/demo_page.html, compiled in)
+//   GET  /events[?topic=T]...[&sid=S]
+//        an event stream (repeat topic for several; default topic if none). With sid (1 to 64
+//        of A-Z a-z 0-9 _ -), the stream first gets an `event: hello` (no id) whose data is
+//        {"stream":N,"last_event_id":"<the header as sent>"|null,"t":"<ns>","replay":"..."|null},
+//        queued after any replay, and POST /cut?sid=S can end it.
+//   POST /cut?sid=S              ends the stream with that sid gracefully (its EventSource reconnects
+//                                with Last-Event-ID): {"cut":true}, or 404 {"cut":false}
 //   POST /publish?n=M&size=B[&topic=T][&rate=R]
 //        publishes M messages whose one data line is exactly B bytes:
 //        "t=<ns since the epoch, CLOCK_REALTIME, taken right before the publish>" padded with 'x',
 //        R per second (default 0: as fast as the server takes them; it holds back while the
 //        streams' queues are on average over half their budget, so the clients set the pace).
 //        Answers {"published":M}. n <= 10^8, 21 <= size <= 16 MiB, else 400.
+//   POST /say[?name=N]           publishes the body (1 to 1000 bytes) to topic `chat` as
+//                                `event: chat`, data "t=<ns> N: <body>"
+//   POST /chat[?stream=0]        the body is a prompt (at most 2000 bytes); the answer (canned, no
+//                                model) streams back as `data: {"text":"<token>"}` events, one every
+//                                30 ms, then `data: [DONE]`, and the stream ends; with stream=0, the
+//                                whole answer at once as {"text":"..."}
 //   GET  /stats                  server and provider counters as JSON
+//   GET  /metrics                the same as Prometheus text (sse/metrics.hpp)
+//
+// Topics `ticker` (`event: ticker`, data "t=<ns> SSE <price>", four a second) and `stats`
+// (`event: stats`, data "t=<ns> {json}", once a second: connections, streams, queued bytes,
+// events/s out, overflows, published, replayed) are published by the server's own timers, which
+// start with the first stream that asks for either: until then nothing takes ids or history
+// from /publish's messages (tests and benchmarks count on consecutive ids).
+#include "demo_page.hpp" // examples/demo_page.html
+
+#include <sse/metrics.hpp>
 #include <sse/redis.hpp>
 #include <sse/replayer.hpp>
 #include <sse/server.hpp>
@@ -45,6 +68,8 @@
 #include <asio/signal_set.hpp>
 #include <asio/steady_timer.hpp>
 
+#include <algorithm>
+#include <atomic>
 #include <charconv>
 #include <chrono>
 #include <cstdint>
@@ -53,58 +78,17 @@
 #include <cstring>
 #include <ctime>
 #include <memory>
+#include <mutex>
 #include <optional>
+#include <random>
 #include <span>
 #include <string>
 #include <string_view>
 #include <thread>
+#include <unordered_map>
 #include <vector>
 
 namespace {
-
-const char* const page = R"html(<!doctype html>
-<html lang="en">
-<head>
-<meta charset="utf-8">
-<title>sse demo</title>
-<style>
-  body { font-family: system-ui, sans-serif; margin: 2rem; max-width: 50rem; }
-  #events { font-family: ui-monospace, monospace; font-size: 0.85rem; }
-  #events div { border-bottom: 1px solid #ddd; padding: 0.2rem 0; overflow-wrap: anywhere; }
-  #state { font-weight: bold; }
-</style>
-</head>
-<body>
-<h1>sse demo</h1>
-<p>Connection: <span id="state">connecting</span> &middot; events received: <span id="count">0</span>
-&middot; last event id: <span id="last">none</span></p>
-<p><button id="publish">Publish one event</button></p>
-<div id="events"></div>
-<script>
-  const state = document.getElementById('state');
-  const count = document.getElementById('count');
-  const last = document.getElementById('last');
-  const list = document.getElementById('events');
-  let received = 0;
-  window.received = [];
-  const source = new EventSource('/events' + location.search);
-  source.onopen = () => { state.textContent = 'open'; };
-  source.onerror = () => { state.textContent = source.readyState === EventSource.CLOSED ? 'closed' : 'reconnecting'; };
-  source.onmessage = (e) => {
-    received += 1;
-    window.received.push({ id: e.lastEventId, data: e.data });
-    count.textContent = received;
-    last.textContent = e.lastEventId || 'none';
-    const row = document.createElement('div');
-    row.textContent = (e.lastEventId ? '#' + e.lastEventId + ' ' : '') + e.data.slice(0, 200);
-    list.prepend(row);
-    while (list.childElementCount > 100) list.lastElementChild.remove();
-  };
-  document.getElementById('publish').onclick = () => fetch('/publish?n=1&size=64', { method: 'POST' });
-</script>
-</body>
-</html>
-)html";
 
 struct config {
     std::string host = "127.0.0.1";
@@ -371,18 +355,280 @@ std::string stats_json(Server& srv) {
     return buf + provider_json(srv.provider().stats()) + "}\n";
 }
 
+// A JSON string literal of `s` (quotes, backslashes and control characters escaped; other
+// bytes as they are).
+std::string json_string(std::string_view s) {
+    std::string out = "\"";
+    for (const char c : s) {
+        if (c == '"' || c == '\\') {
+            out += '\\';
+            out += c;
+        } else if (static_cast<unsigned char>(c) < 0x20) {
+            char buf[8];
+            std::snprintf(buf, sizeof buf, "\\u%04x", static_cast<unsigned>(static_cast<unsigned char>(c)));
+            out += buf;
+        } else {
+            out += c;
+        }
+    }
+    return out + "\"";
+}
+
+sse::message event_of(const char* type, std::string_view data) {
+    sse::message m;
+    m.type = sse::event_type(type);
+    m.append_data(data);
+    return m;
+}
+
+// The provider's counters for the stats topic and /metrics, whichever provider it is.
+sse::provider_stats provider_counts(const sse::provider_stats& p) { return p; }
+sse::provider_stats provider_counts(const sse::redis_stats& r) {
+    sse::provider_stats p = r.local;
+    p.subscribers = r.local.subscribers + r.catching_up;
+    p.published = r.published;
+    p.replayed = r.replayed;
+    p.gaps = r.gaps;
+    return p;
+}
+
+void write_provider_metrics(sse::prometheus_writer& w, const sse::provider_stats& p) { sse::write_metrics(w, p); }
+void write_provider_metrics(sse::prometheus_writer& w, const sse::redis_stats& r) {
+    sse::write_metrics(w, provider_counts(r));
+    w.counter("redis_relayed_total", "Messages read from the Redis log and fanned out here.", r.relayed);
+    w.counter("redis_publish_failures_total", "Publishes Redis refused, failed or left unanswered.", r.publish_failures);
+    w.counter("redis_connects_total", "Times the Redis provider became ready.", r.connects);
+    w.gauge("redis_connected", "1 while Redis takes publishes and resuming subscribes.", std::int64_t{r.connected ? 1 : 0});
+}
+
+// The canned answer to a prompt, and its tokens: each word with the space before it.
+std::string answer_to(std::string_view prompt) {
+    return "You asked: \"" + std::string(prompt) +
+           "\". This answer is canned (no model runs here), but it arrives the way an LLM's does: as "
+           "server-sent events on the response to a POST, one token at a time, read by the page with "
+           "fetch() and a stream reader. The same server, on the same port, feeds the EventSource "
+           "streams above; each token is a frame queued to this stream alone (stream_accept::on_open).";
+}
+
+std::vector<std::string> tokens_of(std::string_view text) {
+    std::vector<std::string> out;
+    std::size_t at = 0;
+    while (at < text.size()) {
+        std::size_t end = text.find(' ', at + 1);
+        if (end == std::string_view::npos) end = text.size();
+        out.emplace_back(text.substr(at, end - at));
+        at = end;
+    }
+    return out;
+}
+
+// Streams one answer, a token every 30 ms, to the stream it was opened on, then [DONE] and the end.
+struct answer_run : std::enable_shared_from_this<answer_run> {
+    std::weak_ptr<sse::sink> stream;
+    std::vector<std::string> tokens;
+    std::size_t next = 0;
+    asio::steady_timer timer;
+
+    answer_run(asio::any_io_executor ex, std::weak_ptr<sse::sink> s, std::vector<std::string> t)
+        : stream(std::move(s)), tokens(std::move(t)), timer(ex) {}
+
+    void step() {
+        const std::shared_ptr<sse::sink> s = stream.lock();
+        if (!s) return; // the client went away
+        sse::message m;
+        m.append_data(next < tokens.size() ? "{\"text\":" + json_string(tokens[next]) + "}" : std::string("[DONE]"));
+        if (s->send(sse::frame(m)) != sse::delivery::accepted) return;
+        if (next++ == tokens.size()) return s->close({}); // after what is queued: the reader sees [DONE], then the end
+        timer.expires_after(std::chrono::milliseconds(30));
+        timer.async_wait([self = shared_from_this()](std::error_code e) {
+            if (!e) self->step();
+        });
+    }
+};
+
+bool valid_sid(std::string_view s) {
+    if (s.empty() || s.size() > 64) return false;
+    for (const char c : s)
+        if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' || c == '-'))
+            return false;
+    return true;
+}
+
+// What the page's features share: the streams that can be cut (by sid), and the ticker and stats
+// timers. The request hook uses it from any connection's strand; the timers run on `ex`.
+template <class Server>
+struct demo_state {
+    Server& server;
+    asio::any_io_executor ex; // the publishing strand
+    std::string replay;       // "none" or the --replay value
+
+    std::mutex mutex;
+    std::unordered_map<std::string, std::weak_ptr<sse::sink>> streams; // by sid
+    std::uint64_t opened = 0;
+
+    std::atomic<bool> timers_started{false};
+    bool stopped = false; // on ex
+    asio::steady_timer ticker, stats_timer;
+    std::mt19937 random{std::random_device{}()};
+    double price = 100;
+    std::uint64_t last_frames = 0, last_heartbeats = 0;
+    std::chrono::steady_clock::time_point last_time{};
+
+    demo_state(Server& s, asio::any_io_executor e, std::string r)
+        : server(s), ex(e), replay(std::move(r)), ticker(e), stats_timer(e) {}
+
+    // A stream that asked for hello and cut: registered by its sid, greeted.
+    void opened_stream(const std::string& sid, const std::shared_ptr<sse::sink>& s, const std::optional<std::string>& lei) {
+        std::uint64_t n = 0;
+        {
+            std::lock_guard lock(mutex);
+            n = ++opened;
+            if (streams.size() >= 1024) std::erase_if(streams, [](const auto& kv) { return kv.second.expired(); });
+            streams[sid] = s;
+        }
+        std::string hello = "{\"stream\":" + std::to_string(n) + ",\"last_event_id\":" + (lei ? json_string(*lei) : "null") +
+                            ",\"t\":\"" + std::to_string(realtime_ns()) + "\",\"replay\":" +
+                            (replay == "none" ? "null" : json_string(replay)) + "}";
+        s->send(sse::frame(event_of("hello", hello)));
+    }
+
+    bool cut(const std::string& sid) {
+        std::shared_ptr<sse::sink> s;
+        {
+            std::lock_guard lock(mutex);
+            if (const auto it = streams.find(sid); it != streams.end()) s = it->second.lock();
+        }
+        if (!s) return false;
+        s->close({});
+        return true;
+    }
+
+    void start_timers() {
+        if (timers_started.exchange(true)) return;
+        asio::post(ex, [this] {
+            last_time = std::chrono::steady_clock::now();
+            const sse::server_stats st = server.stats();
+            last_frames = st.frames_written;
+            last_heartbeats = st.heartbeats;
+            tick();
+            stats_tick();
+        });
+    }
+
+    void stop() {
+        asio::post(ex, [this] {
+            stopped = true;
+            ticker.cancel();
+            stats_timer.cancel();
+        });
+    }
+
+    void publish(const sse::message& m, std::string_view topic) {
+        std::error_code ec; // Redis away: this one is lost, the next one goes
+        server.publish(m, sse::topic_list(&topic, 1), ec);
+    }
+
+    void tick() {
+        if (stopped) return;
+        price = std::max(1.0, price + std::normal_distribution<double>(0, 0.25)(random));
+        char data[64];
+        std::snprintf(data, sizeof data, "t=%llu SSE %.2f", static_cast<unsigned long long>(realtime_ns()), price);
+        publish(event_of("ticker", data), "ticker");
+        ticker.expires_after(std::chrono::milliseconds(250));
+        ticker.async_wait([this](std::error_code e) {
+            if (!e) tick();
+        });
+    }
+
+    void stats_tick() {
+        if (stopped) return;
+        const auto now = std::chrono::steady_clock::now();
+        const sse::server_stats st = server.stats();
+        const sse::provider_stats p = provider_counts(server.provider().stats());
+        const double seconds = std::chrono::duration<double>(now - last_time).count();
+        const auto events = static_cast<double>((st.frames_written - last_frames) - (st.heartbeats - last_heartbeats));
+        const double rate = seconds > 0 ? events / seconds : 0;
+        last_time = now;
+        last_frames = st.frames_written;
+        last_heartbeats = st.heartbeats;
+        char data[512];
+        std::snprintf(data, sizeof data,
+                      "t=%llu {\"connections\":%lld,\"streams\":%lld,\"queued_bytes\":%lld,\"events_out_per_s\":%.0f,"
+                      "\"overflows\":%llu,\"published\":%llu,\"replayed\":%llu,\"subscribers\":%zu}",
+                      static_cast<unsigned long long>(realtime_ns()), (long long)st.connections, (long long)st.sessions,
+                      (long long)st.queued_bytes, rate, (unsigned long long)st.overflows, (unsigned long long)p.published,
+                      (unsigned long long)p.replayed, p.subscribers);
+        publish(event_of("stats", data), "stats");
+        stats_timer.expires_after(std::chrono::seconds(1));
+        stats_timer.async_wait([this](std::error_code e) {
+            if (!e) stats_tick();
+        });
+    }
+};
+
 template <class Server>
 int serve(Server& srv, asio::io_context& ioc, const config& cfg) {
     asio::any_io_executor publish_ex = asio::make_strand(ioc);
+    demo_state<Server> demo(srv, publish_ex, cfg.replay);
 
     srv.on_request([&](const sse::request& req) -> sse::request_decision {
         const std::string_view path = req.path();
-        if (path == "/" && req.method == "GET") return sse::response(200, page, "text/html; charset=utf-8");
+        if (path == "/" && req.method == "GET")
+            return sse::response(200, std::string(demo_page), "text/html; charset=utf-8");
         if (path == "/events") {
             sse::stream_accept accept;
             auto topics = req.query_values("topic");
+            for (const std::string& t : topics)
+                if (t == "ticker" || t == "stats") demo.start_timers();
             if (!topics.empty()) accept.topics = std::move(topics);
+            const auto sid = req.query_values("sid");
+            if (!sid.empty()) {
+                if (!valid_sid(sid.front())) return sse::response(400, "sid is 1 to 64 of A-Z a-z 0-9 _ -\n");
+                std::optional<std::string> lei;
+                if (req.has_header("Last-Event-ID")) lei = std::string(req.header_value("Last-Event-ID"));
+                accept.on_open = [&demo, sid = sid.front(), lei](const std::shared_ptr<sse::sink>& s) {
+                    demo.opened_stream(sid, s, lei);
+                };
+            }
             return accept;
+        }
+        if (path == "/cut" && req.method == "POST") {
+            const std::string sid = req.query_value("sid");
+            if (demo.cut(sid)) return sse::response(200, "{\"cut\":true}\n", "application/json");
+            return sse::response(404, "{\"cut\":false}\n", "application/json");
+        }
+        if (path == "/say" && req.method == "POST") {
+            if (req.body.empty() || req.body.size() > 1000)
+                return sse::response(400, "the body (what to say) must be 1 to 1000 bytes\n");
+            std::string name = req.query_value("name", "someone").substr(0, 32);
+            std::string text = std::move(name) + ": " + req.body;
+            for (char& c : text)
+                if (c == '\r' || c == '\n') c = ' ';
+            std::error_code ec;
+            const sse::message m = event_of("chat", "t=" + std::to_string(realtime_ns()) + " " + text);
+            static constexpr std::string_view chat = "chat";
+            srv.publish(m, sse::topic_list(&chat, 1), ec);
+            if (ec) return sse::response(503, "publish failed: " + ec.message() + "\n");
+            return sse::response(200, "{\"published\":1}\n", "application/json");
+        }
+        if (path == "/chat" && req.method == "POST") {
+            if (req.body.size() > 2000) return sse::response(413, "a prompt is at most 2000 bytes\n");
+            const std::string answer = answer_to(req.body);
+            if (req.query_value("stream") == "0")
+                return sse::response(200, "{\"text\":" + json_string(answer) + "}\n", "application/json");
+            sse::stream_accept accept;
+            accept.topics = {"chat-replies"}; // nothing is published there: the answer goes to this stream alone
+            accept.on_open = [ex = publish_ex, tokens = tokens_of(answer)](const std::shared_ptr<sse::sink>& s) mutable {
+                auto run = std::make_shared<answer_run>(ex, s, std::move(tokens));
+                asio::post(ex, [run] { run->step(); });
+            };
+            return accept;
+        }
+        if (path == "/metrics" && req.method == "GET") {
+            sse::prometheus_writer w;
+            sse::write_metrics(w, srv.stats());
+            write_provider_metrics(w, srv.provider().stats());
+            return sse::response(200, w.take(), std::string(sse::prometheus_content_type));
         }
         if (path == "/publish" && req.method == "POST") {
             std::uint64_t n = 0;
@@ -431,6 +677,7 @@ int serve(Server& srv, asio::io_context& ioc, const config& cfg) {
     auto stop = [&] {
         if (stopping) return;
         stopping = true;
+        demo.stop();
         signals.cancel();
         lifetime.cancel();
         sse::shutdown_options how;

@@ -25,6 +25,7 @@ dep_table=(
     "curl|command -v curl|curl|interop_curl_head, examples_run, curl.test.mjs of interop_node"
     "chromium|test -x \"${SSE_CHROMIUM:-/usr/bin/chromium}\"|chromium|browser.test.mjs of interop_node"
     "tinyproxy|test -x /usr/bin/tinyproxy -o -x /usr/sbin/tinyproxy|tinyproxy|the [proxy] cases of sse_tests (tests/test_client_proxy.cpp)"
+    "prometheus-client|/usr/bin/python3 -c 'import prometheus_client'|python3-prometheus-client|interop_metrics"
     "clang|command -v clang++|clang libclang-rt-14-dev|the fuzzers (fuzz_parser, fuzz_message, fuzz_server, fuzz_client)"
 )
 opted_out() { [[ " ${SSE_TEST_WITHOUT:-} " == *" $1 "* ]]; }
@@ -46,10 +47,11 @@ if [[ "${1:-}" == --check-deps ]]; then
 fi
 
 # clang for the fuzzers; curl, node, npm and Chromium for the interop tests; redis-server for the
-# Redis tests (each starts its own on a free loopback port); tinyproxy for the client's proxy tests.
+# Redis tests (each starts its own on a free loopback port); tinyproxy for the client's proxy tests;
+# python3-prometheus-client (the /metrics test's parser).
 # Node and npm are asked for only when absent: a machine with NodeSource's nodejs (which bundles
 # npm) must not get Debian's npm.
-extra=(clang libclang-rt-14-dev curl chromium redis-server tinyproxy)
+extra=(clang libclang-rt-14-dev curl chromium redis-server tinyproxy python3-prometheus-client)
 command -v node >/dev/null 2>&1 || extra+=(nodejs)
 command -v npm >/dev/null 2>&1 || extra+=(npm)
 # Nothing is installed for a dependency the developer opted out of; what deps.sh could not

@@ -32,6 +32,7 @@
 #include <cstdio>
 #include <future>
 #include <memory>
+#include <mutex>
 #include <stdexcept>
 #include <string>
 #include <string_view>
@@ -215,6 +216,66 @@ TEST_CASE("server: Last-Event-ID (its first value) resumes after that id with a 
         CHECK(srv->provider().stats().replayed == 0);
         CHECK(srv->provider().stats().gaps == 1);
     }
+}
+
+TEST_CASE("server: stream_accept::on_open gets the stream alone: a frame after its replay, then close() ends it") {
+    running_server<sse::server> srv(sse::joe(sse::finite_replayer(100, {.auto_ids = true})), quiet());
+    std::mutex mutex;
+    std::weak_ptr<sse::sink> greeted; // the /greet stream, as a user would keep it
+    int opened = 0;
+    srv->on_request([&](const sse::request& req) -> sse::request_decision {
+        sse::stream_accept accept;
+        if (req.path() == "/greet") {
+            accept.on_open = [&, lei = std::string(req.header_value("Last-Event-ID"))](const std::shared_ptr<sse::sink>& s) {
+                sse::message m;
+                m.type = sse::event_type("hello");
+                m.append_data("after " + lei);
+                CHECK(s->send(sse::frame(m)) == sse::delivery::accepted);
+                std::lock_guard lock(mutex);
+                greeted = s;
+                ++opened;
+            };
+        } else if (req.path() == "/throws") {
+            accept.on_open = [](const std::shared_ptr<sse::sink>&) { throw std::runtime_error("on_open failed"); };
+        }
+        return accept;
+    });
+    srv.start();
+    srv->publish(text("m0"));
+    srv->publish(text("m1"));
+
+    auto greet = open_stream(srv.port(), "/greet", "Last-Event-ID: 0\r\n");
+    auto plain = open_stream(srv.port(), "/");
+    auto throws = open_stream(srv.port(), "/throws"); // logged; the stream carries on
+    const std::string replay = "id: 1\ndata: m1\n\n", hello = "event: hello\ndata: after 0\n\n";
+    REQUIRE(greet->read_at_least(replay.size() + hello.size()));
+    CHECK(greet->received == replay + hello); // the replay first: the stream was subscribed
+
+    srv->publish(text("m2"));
+    const std::string m2 = "id: 2\ndata: m2\n\n";
+    REQUIRE(greet->read_until(m2));
+    REQUIRE(plain->read_until(m2));
+    REQUIRE(throws->read_until(m2));
+    CHECK(plain->received == m2); // the greeting went to its stream alone
+    CHECK(throws->received == m2);
+
+    std::shared_ptr<sse::sink> s;
+    {
+        std::lock_guard lock(mutex);
+        CHECK(opened == 1);
+        s = greeted.lock();
+    }
+    REQUIRE(s);
+    s->close({});
+    s.reset();
+    REQUIRE(greet->read_until_closed());
+    CHECK(!greet->was_reset()); // graceful: what was queued, then the end
+    CHECK(greet->received == replay + hello + m2);
+    REQUIRE(eventually([&] { return srv->stats().sessions == 2; }));
+    CHECK(greeted.expired()); // nothing kept it alive
+
+    srv->publish(text("m3"));
+    REQUIRE(plain->read_until("id: 3\ndata: m3\n\n"));
 }
 
 TEST_CASE("server: a stream that cannot start is answered on the same connection, and nothing leaks") {

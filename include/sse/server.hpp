@@ -58,6 +58,14 @@ struct stream_accept {
     /// Last-Event-ID decides. E.g. `?since=` for a page opened mid-answer,
     /// whose EventSource sends no Last-Event-ID on its first connection.
     std::optional<event_id> last_event_id{};
+    /// If set, called once the stream is subscribed (a replay is already
+    /// queued, the head is on its way), on the connection's executor, with
+    /// the stream itself: send() it frames no other subscriber gets (a
+    /// greeting, a reply to this request), close() it to end it gracefully
+    /// (a client's EventSource then reconnects with its Last-Event-ID).
+    /// Keep it as a std::weak_ptr: a stored shared_ptr keeps the session's
+    /// memory alive after its connection is gone.
+    std::function<void(const std::shared_ptr<sink>&)> on_open{};
 };
 
 /// What the request hook decides: stream, or answer with a plain response.
@@ -340,6 +348,15 @@ private:
         handed_off_ = true; // the session now owns the connection and its count
         parser_.reset();
         buf_ = {};
+        if (accept.on_open) {
+            try {
+                accept.on_open(s);
+            } catch (const std::exception& e) {
+                st_->log(log_level::error, std::string("sse: stream_accept::on_open threw: ") + e.what());
+            } catch (...) {
+                st_->log(log_level::error, "sse: stream_accept::on_open threw");
+            }
+        }
     }
 
     void respond(response r, bool keep_alive, bool head_only = false) {
