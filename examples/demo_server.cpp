@@ -38,7 +38,7 @@
 //                                with Last-Event-ID): {"cut":true}, or 404 {"cut":false}
 //   POST /publish?n=M&size=B[&topic=T][&rate=R]
 //        publishes M messages whose one data line is exactly B bytes:
-//        "t=<ns since the epoch, CLOCK_REALTIME, taken right before the publish>" padded with 'x',
+//        "t=<ns since the epoch, CLOCK_REALTIME, taken right before the publish> s=<1..M>" padded with 'x',
 //        R per second (default 0: as fast as the server takes them; it holds back while the
 //        streams' queues are on average over half their budget, so the clients set the pace).
 //        Answers {"published":M}. n <= 10^8, 21 <= size <= 16 MiB, else 400.
@@ -275,8 +275,9 @@ struct publish_run : std::enable_shared_from_this<publish_run<Server>> {
     bool publish_batch() {
         const auto k = static_cast<std::size_t>(std::min<std::uint64_t>(batch, left));
         batch_msgs.resize(k);
-        for (sse::message& m : batch_msgs) {
-            std::string line = "t=" + std::to_string(realtime_ns());
+        for (std::size_t i = 0; i < k; ++i) {
+            sse::message& m = batch_msgs[i];
+            std::string line = "t=" + std::to_string(realtime_ns()) + " s=" + std::to_string(done + i + 1);
             line.resize(size, 'x');
             m.clear_lines();
             m.append_data(line);
@@ -295,7 +296,7 @@ struct publish_run : std::enable_shared_from_this<publish_run<Server>> {
 
     // Whether it was published; if not, a retry is scheduled or the run is over.
     bool publish_one() {
-        std::string line = "t=" + std::to_string(realtime_ns());
+        std::string line = "t=" + std::to_string(realtime_ns()) + " s=" + std::to_string(done + 1);
         line.resize(size, 'x');
         msg.clear_lines();
         msg.append_data(line);

@@ -57,17 +57,17 @@ test('curl -N sees the whole response head before any event, then the event', { 
     // The event, then a sentinel (told by its size): what came before, between or with them is
     // in the body, which must be exactly the two events.
     await publish(port, 1);
-    await until('the event on curl\'s stdout', () => /\ndata: t=\d+x*\n\n/.test(c.out));
+    await until('the event on curl\'s stdout', () => /\ndata: t=\d+ s=\d+x*\n\n/.test(c.out));
     await publish(port, 1, undefined, 80);
-    await until('the sentinel on curl\'s stdout', () => /\ndata: t=\d+x*\n\n$/.test(c.out) &&
+    await until('the sentinel on curl\'s stdout', () => /\ndata: t=\d+ s=\d+x*\n\n$/.test(c.out) &&
       c.out.slice(c.out.lastIndexOf('\ndata: ') + 7).length === 80 + 2);
     const body = c.out.slice(head.length + 4);
     const events = body.split('\n\n');
     assert.equal(events.pop(), '');
     assert.equal(events.length, 2, body);
-    assert.match(events[0], /^data: t=\d+x+$/);
+    assert.match(events[0], /^data: t=\d+ s=\d+x*$/);
     assert.equal(events[0].length, 'data: '.length + 64);
-    assert.match(events[1], /^data: t=\d+x+$/);
+    assert.match(events[1], /^data: t=\d+ s=\d+x*$/);
     assert.equal(events[1].length, 'data: '.length + 80);
 
     stopCurl(c);
@@ -91,7 +91,7 @@ test('curl with a Last-Event-ID header gets the events after it replayed', { tim
     await until('the sentinel (id 4) on curl\'s stdout', () => /\nid: 4\ndata: [^\n]*\n\n/.test(c.out) || c.exited !== null);
     const body = c.out.slice(c.out.indexOf('\r\n\r\n') + 4);
     assert.deepEqual([...body.matchAll(/^id: (\d+)$/gm)].map((m) => m[1]), ['2', '3', '4']);
-    assert.match(body, /^(id: \d+\ndata: t=\d+x+\n\n){3}$/);
+    assert.match(body, /^(id: \d+\ndata: t=\d+ s=\d+x*\n\n){3}$/);
 
     stopCurl(c);
     assert.equal(await stopServer(child), 0, 'the demo server did not shut down cleanly');

@@ -38,7 +38,7 @@ test('eventsource receives events, reconnects with Last-Event-ID and gets exactl
     await until('the sentinel', () => received.length >= 9);
     assert.deepEqual(received.map((e) => e.id), ['0', '1', '2', '3', '4', '5', '6', '7', '8']);
     for (const e of received) {
-      assert.match(e.data, /^t=\d+x+$/);
+      assert.match(e.data, /^t=\d+ s=\d+x*$/);
       assert.equal(e.data.length, 64);
     }
     assert.equal(errors.length, 1, 'one error event: the cut');
@@ -92,7 +92,7 @@ test('eventsource with a topic gets only that topic', { timeout: testTimeout }, 
     await publishNow(1, undefined, sizes.sentinel);
     const ended = (s) => s.got.length > 0 && s.got[s.got.length - 1].length === sizes.sentinel;
     for (const [name, s] of Object.entries({ a, ab, plain })) await until(`the sentinel on ${name}`, () => ended(s));
-    for (const s of [a, ab, plain]) for (const d of s.got) assert.match(d, /^t=\d+x+$/);
+    for (const s of [a, ab, plain]) for (const d of s.got) assert.match(d, /^t=\d+ s=\d+x*$/);
     assert.deepEqual(a.got.map((d) => d.length), [sizes.a, sizes.sentinel]);
     assert.deepEqual(ab.got.map((d) => d.length), [sizes.b, sizes.b, sizes.a, sizes.sentinel]);
     assert.deepEqual(plain.got.map((d) => d.length), [sizes.plain, sizes.sentinel]);
