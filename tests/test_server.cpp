@@ -219,7 +219,7 @@ TEST_CASE("server: Last-Event-ID (its first value) resumes after that id with a 
 }
 
 TEST_CASE("server: stream_accept::on_open gets the stream alone: a frame after its replay, then close() ends it") {
-    running_server<sse::server> srv(sse::joe(sse::finite_replayer(100, {.auto_ids = true})), quiet());
+    running_server<sse::server> srv(sse::joe(sse::finite_replayer(100, {.auto_ids = true, .first_id = 0})), quiet());
     std::mutex mutex;
     std::weak_ptr<sse::sink> greeted; // the /greet stream, as a user would keep it
     int opened = 0;

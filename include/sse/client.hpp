@@ -653,12 +653,18 @@ public:
 
     /// A connection whose operations run on `ex` (on a strand of it).
     /// `req.target` is the absolute http:// or https:// URL.
-    connection(executor_type ex, request req, client cfg = {}) : state_(make_state(std::move(ex), std::move(req), std::move(cfg))) {}
+    connection(executor_type ex, request req, client cfg) : state_(make_state(std::move(ex), std::move(req), std::move(cfg))) {}
+    /// The same with the default configuration. (An overload, not a default
+    /// argument: GCC 12 copies a default argument's temporary bitwise when the
+    /// call is in a coroutine next to a co_await, which corrupts its strings.)
+    connection(executor_type ex, request req) : connection(std::move(ex), std::move(req), client{}) {}
 
     /// A connection with its own io_context, for the blocking run().
-    explicit connection(request req, client cfg = {})
+    connection(request req, client cfg)
         : own_(std::make_unique<asio::io_context>()),
           state_(make_state(own_->get_executor(), std::move(req), std::move(cfg))) {}
+    /// The same with the default configuration.
+    explicit connection(request req) : connection(std::move(req), client{}) {}
 
     connection(const connection&) = delete;
     connection& operator=(const connection&) = delete;

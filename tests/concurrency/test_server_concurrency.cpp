@@ -57,7 +57,10 @@ TEST_CASE("server concurrency: 4 io threads, 2 publishers, clients cut and resum
         req.target = "http://127.0.0.1:" + std::to_string(server.local_endpoint().port()) + "/";
         sse::client cfg;
         cfg.backoff.initial_interval = 5ms;
-        cfg.backoff.max_retries = 20;
+        // While publishing pauses, a resumed stream sees no event before its idle timeout, which counts
+        // as a failed attempt: without a cap, a starved machine grew the waits past the deadline.
+        cfg.backoff.max_interval = 50ms;
+        cfg.backoff.max_retries = 100;
         cfg.idle_timeout = 200ms; // publishing pauses half-way: every client reconnects then
         conns.push_back(std::make_unique<sse::connection>(client_ioc.get_executor(), req, cfg));
         seen* g = got.back().get();
@@ -71,7 +74,7 @@ TEST_CASE("server concurrency: 4 io threads, 2 publishers, clients cut and resum
     }
     std::thread client_thread([&] { client_ioc.run_for(60s); });
 
-    const auto deadline = std::chrono::steady_clock::now() + 30s;
+    const auto deadline = std::chrono::steady_clock::now() + 50s;
     auto wait_for = [&](auto condition) {
         while (!condition() && std::chrono::steady_clock::now() < deadline) std::this_thread::sleep_for(1ms);
         return condition();
