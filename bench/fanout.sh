@@ -3,7 +3,8 @@
 # minimal raw-epoll server (the ceiling), in one run, server on CPU 1, load generator on CPU 0.
 #
 #   bench/fanout.sh [--scenarios i,ii,iii] [--reps 3] [--servers demo,demo-b64,raw-b64,raw-b1,better-sse]
-#                   [--scenario NAME:N:M:B:TIMEOUT]... [--no-check] [--only-check]
+#                   [--paced p1,p2] [--paced-servers demo,raw-b64]
+#                   [--scenario NAME:N:M:B:TIMEOUT[:RATE]]... [--no-check] [--only-check]
 #                   [--check-conns 19000] [--check-msgs 10] [--out FILE] [--json FILE] [--build DIR] [--no-build]
 #                   [--server NAME:PORT:COMMAND]...   # another server to compare (e.g. a patched build);
 #                                                     # add NAME to --servers; {PORT} in COMMAND is replaced
@@ -11,6 +12,11 @@
 #
 # Scenarios (N connections, M messages of B data bytes, timeout in seconds):
 #   i   = 1,000 × 2,000 × 64 B      ii  = 10,000 × 200 × 64 B      iii = 100 × 50,000 × 1 KiB
+# Paced scenarios (RATE messages per second: /publish?...&rate=RATE, the server's publisher waits
+# for each message's due time), run on --paced-servers only (the raw server fed the same way):
+#   p1  = 100 streams × 10,000 msg/s × 5 s      p2  = 1,000 streams × 1,000 msg/s × 5 s
+# (--paced '' skips them). They show latency under a load the servers keep up with: p50/p99, and
+# p99 of the first and the second half of the messages (a backlog building up shows as growth).
 # Servers: demo (demo_server as is: /publish publishes one message per handler; how many events a
 # stream's write then carries is read from its /stats), demo-b64 (demo_server --publish-batch 64:
 # 64 messages per handler, so a stream's queue gathers up to 64 frames per write), raw-b64 and
@@ -35,6 +41,8 @@ BUILD="$ROOT/build/bench"
 SCENARIOS="i,ii,iii"
 REPS=3
 SERVERS="demo,demo-b64,raw-b64,raw-b1,better-sse"
+PACED="p1,p2"
+PACED_SERVERS="demo,raw-b64"
 DO_BUILD=1
 DO_MATRIX=1
 DO_CHECK=1
@@ -44,7 +52,8 @@ OUT=""
 JSON=""
 SUMMARY_ONLY=""
 declare -A EXTRA_PORT=() EXTRA_CMD=()
-declare -A SC_DEF=([i]="1000:2000:64:240" [ii]="10000:200:64:360" [iii]="100:50000:1024:480")
+declare -A SC_DEF=([i]="1000:2000:64:240" [ii]="10000:200:64:360" [iii]="100:50000:1024:480"
+                   [p1]="100:50000:64:120:10000" [p2]="1000:5000:64:120:1000")
 
 die() { echo "fanout: $*" >&2; exit 2; }
 while [[ $# -gt 0 ]]; do
@@ -54,6 +63,8 @@ while [[ $# -gt 0 ]]; do
     --reps) REPS="$2"; shift 2 ;;
     --server) IFS=: read -r _n _p _c <<<"$2"; EXTRA_PORT[$_n]="$_p"; EXTRA_CMD[$_n]="${_c//\{PORT\}/$_p}"; shift 2 ;;
     --servers) SERVERS="$2"; shift 2 ;;
+    --paced) PACED="$2"; shift 2 ;;
+    --paced-servers) PACED_SERVERS="$2"; shift 2 ;;
     --no-check) DO_CHECK=0; shift ;;
     --only-check) DO_MATRIX=0; shift ;;
     --check-conns) CHECK_CONNS="$2"; shift 2 ;;
@@ -63,7 +74,7 @@ while [[ $# -gt 0 ]]; do
     --build) BUILD="$2"; shift 2 ;;
     --no-build) DO_BUILD=0; shift ;;
     --summary) SUMMARY_ONLY="$2"; shift 2 ;;
-    -h|--help) sed -n '2,28p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,34p' "$0"; exit 0 ;;
     *) die "unknown argument $1 (see --help)" ;;
   esac
 done
@@ -151,17 +162,18 @@ start_server() { # name
   return 1
 }
 
-run_one() { # server scenario rep N M B timeout
-  local sv=$1 sc=$2 rep=$3 n=$4 m=$5 b=$6 to=$7 port line
+run_one() { # server scenario rep N M B timeout [rate]
+  local sv=$1 sc=$2 rep=$3 n=$4 m=$5 b=$6 to=$7 rate=${8:-0} port line pace=""
+  [[ "$rate" == 0 ]] || pace="&rate=$rate"
   port=$(server_port "$sv")
   if ! start_server "$sv"; then
     echo "{\"kind\":\"run\",\"server\":\"$sv\",\"scenario\":\"$sc\",\"rep\":\"$rep\",\"conns\":$n,\"expect\":$m,\"failed\":\"server did not start\",\"errors\":1,\"incomplete\":$n}" >>"$OUT"
     return
   fi
   line=$(timeout $((to + 60)) taskset -c 0 "$LOAD" --port "$port" --conns "$n" --expect "$m" \
-           --publish "/publish?n=$m&size=$b" --size "$b" --stats /stats \
+           --publish "/publish?n=$m&size=$b$pace" --size "$b" --stats /stats \
            --pid "$SERVER_PID" --timeout "$to" --settle-ms 500 --max-inflight 256 \
-           --tag kind=run --tag server="$sv" --tag scenario="$sc" --tag rep="$rep" --tag size="$b" \
+           --tag kind=run --tag server="$sv" --tag scenario="$sc" --tag rep="$rep" --tag size="$b" --tag rate="$rate" \
            2>>"$LOGDIR/sse_load.log") || true
   if [[ -z "$line" ]]; then
     line="{\"kind\":\"run\",\"server\":\"$sv\",\"scenario\":\"$sc\",\"rep\":\"$rep\",\"conns\":$n,\"expect\":$m,\"failed\":\"load generator gave no result\",\"errors\":1,\"incomplete\":$n}"
@@ -178,15 +190,20 @@ echo "fanout: results in $OUT (load average $(cut -d' ' -f1-3 /proc/loadavg))" >
 
 IFS=, read -r -a SC_LIST <<<"$SCENARIOS"
 IFS=, read -r -a SV_LIST <<<"$SERVERS"
+IFS=, read -r -a PACED_LIST <<<"$PACED"
+IFS=, read -r -a PSV_LIST <<<"$PACED_SERVERS"
 if [[ $DO_MATRIX == 1 ]]; then
   for ((rep = 1; rep <= REPS; rep++)); do
-    for sc in "${SC_LIST[@]}"; do
+    for sc in "${SC_LIST[@]}" "${PACED_LIST[@]}"; do
+      [[ -n "$sc" ]] || continue
       [[ -n "${SC_DEF[$sc]:-}" ]] || die "unknown scenario $sc"
-      IFS=: read -r n m b to <<<"${SC_DEF[$sc]}"
-      k=${#SV_LIST[@]}
+      IFS=: read -r n m b to rate <<<"${SC_DEF[$sc]}"
+      rate=${rate:-0}
+      if [[ "$rate" == 0 ]]; then list=("${SV_LIST[@]}"); else list=("${PSV_LIST[@]}"); fi
+      k=${#list[@]}
       for ((j = 0; j < k; j++)); do
-        sv=${SV_LIST[$(((j + rep - 1) % k))]}
-        run_one "$sv" "$sc" "$rep" "$n" "$m" "$b" "$to"
+        sv=${list[$(((j + rep - 1) % k))]}
+        run_one "$sv" "$sc" "$rep" "$n" "$m" "$b" "$to" "$rate"
       done
     done
   done

@@ -6,13 +6,16 @@
 //                    [--fault dup|drop|swap|short:K]...
 //
 //   GET  /events                 a minimal head, then the stream (close-delimited)
-//   POST /publish?n=M&size=B     M messages `data: t=<ns CLOCK_REALTIME> s=<1..M>xxx…\n\n` whose
+//   POST /publish?n=M&size=B[&rate=R]  M messages `data: t=<ns CLOCK_REALTIME> s=<1..M>xxx…\n\n` whose
 //                                data is exactly B bytes, the stamp taken right before each
 //                                message is serialized. Up to --batch K messages are serialized, then every
 //                                subscriber gets everything it has not received in ONE send();
 //                                a subscriber whose socket is full waits for EPOLLOUT and resumes
 //                                from its offset (one send per wake-up). --batch 1: one send per
-//                                message per connection.
+//                                message per connection. With rate=R (messages per second)
+//                                message k is due k/R seconds after the POST (a timerfd wakes
+//                                the loop): each turn serializes the due ones, up to --batch, as
+//                                demo_server's /publish?rate=R paces its publisher.
 //   GET  /stats                  {"subscribers":…,"published":…,"sends":…}
 //
 // --fault breaks message K of every /publish on purpose, so that the load generator's checks can
@@ -35,6 +38,7 @@
 #include <sys/epoll.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
+#include <sys/timerfd.h>
 #include <unistd.h>
 #include <vector>
 
@@ -78,6 +82,8 @@ struct job {
     std::uint64_t left;
     std::size_t size;
     std::uint64_t next = 1; // the number of the next message
+    double rate = 0;        // messages per second; 0: as fast as possible
+    double start = 0;       // mono_s() at the POST
 };
 
 struct faults {
@@ -106,6 +112,9 @@ public:
         ev.events = EPOLLIN;
         ev.data.ptr = nullptr; // the listener
         epoll_ctl(ep_, EPOLL_CTL_ADD, lfd_, &ev);
+        tfd_ = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
+        ev.data.ptr = &tfd_; // the pacing timer
+        epoll_ctl(ep_, EPOLL_CTL_ADD, tfd_, &ev);
         std::printf("raw_epoll_server: listening on http://%s:%d/ (batch %zu)\n", host.c_str(), port, batch_);
         std::fflush(stdout);
     }
@@ -114,8 +123,14 @@ public:
         const double end = lifetime > 0 ? mono_s() + lifetime : 0;
         epoll_event evs[512];
         while (!g_stop && (end == 0 || mono_s() < end)) {
-            const int n = epoll_wait(ep_, evs, 512, jobs_.empty() ? 200 : 0);
+            const int n = epoll_wait(ep_, evs, 512, jobs_.empty() || waiting_ ? 200 : 0);
             for (int k = 0; k < n; ++k) {
+                if (evs[k].data.ptr == &tfd_) {
+                    std::uint64_t ticks = 0;
+                    (void)read(tfd_, &ticks, sizeof ticks);
+                    waiting_ = false;
+                    continue;
+                }
                 auto* c = static_cast<client*>(evs[k].data.ptr);
                 if (!c) {
                     accept_all();
@@ -140,7 +155,7 @@ public:
                 if ((evs[k].events & EPOLLOUT) && c->blocked) resume(c);
             }
             reap();
-            if (!jobs_.empty()) publish_batch();
+            if (!jobs_.empty() && !waiting_) publish_batch();
         }
     }
 
@@ -195,7 +210,9 @@ private:
             const std::string_view q = target.find('?') == std::string_view::npos ? "" : target.substr(target.find('?') + 1);
             const long long n = query_number(q, "n", 1), size = query_number(q, "size", 64);
             if (n < 0 || n > 100000000 || size < 21 || size > 16 * 1024 * 1024) return answer(c, 400, "bad n or size\n");
-            jobs_.push_back({std::uint64_t(n), std::size_t(size)});
+            const long long rate = query_number(q, "rate", 0);
+            if (rate < 0) return answer(c, 400, "bad rate\n");
+            jobs_.push_back({std::uint64_t(n), std::size_t(size), 1, double(rate), mono_s()});
             return answer(c, 200, "{\"published\":" + std::to_string(n) + "}\n", "application/json");
         }
         if (method == "GET" && path == "/stats") {
@@ -266,7 +283,25 @@ private:
     // Serializes up to batch_ messages, then one send per subscriber that is not waiting.
     void publish_batch() {
         job& j = jobs_.front();
-        const std::size_t k = std::size_t(std::min<std::uint64_t>(batch_, j.left));
+        std::size_t k = std::size_t(std::min<std::uint64_t>(batch_, j.left));
+        if (j.rate > 0) { // message `next` (1-based) is due (next - 1) / rate seconds after the start
+            const double now = mono_s();
+            const auto due = std::uint64_t((now - j.start) * j.rate) + 1; // messages due so far
+            if (due < j.next) { // none yet: sleep until the next one is due
+                const double at = j.start + double(j.next - 1) / j.rate;
+                timespec ts{};
+                clock_gettime(CLOCK_MONOTONIC, &ts);
+                const double wait = std::max(at - now, 1e-6);
+                itimerspec it{};
+                const double when = double(ts.tv_sec) + double(ts.tv_nsec) * 1e-9 + wait;
+                it.it_value.tv_sec = time_t(when);
+                it.it_value.tv_nsec = long((when - double(time_t(when))) * 1e9);
+                timerfd_settime(tfd_, TFD_TIMER_ABSTIME, &it, nullptr);
+                waiting_ = true;
+                return;
+            }
+            k = std::size_t(std::min<std::uint64_t>(k, due - j.next + 1));
+        }
         for (std::size_t m = 0; m < k; ++m) {
             const std::uint64_t seq = j.next++;
             if (seq == faults_.drop) continue;
@@ -352,7 +387,8 @@ private:
 
     std::size_t batch_;
     faults faults_;
-    int lfd_ = -1, ep_ = -1;
+    int lfd_ = -1, ep_ = -1, tfd_ = -1;
+    bool waiting_ = false; // for the pacing timer
     std::vector<client*> subs_, dead_;
     std::size_t blocked_ = 0;
     std::string log_;

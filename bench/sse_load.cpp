@@ -26,6 +26,8 @@
 //    that was), missing (numbers never received: the gaps), wrong_size, unnumbered (no
 //    `s=`), out_of_range (0 or > M). Latency = CLOCK_REALTIME after the recv() that completed
 //    the event − its `t=` stamp;
+//    p99_first_half_ms / p99_second_half_ms: the latency of messages 1..M/2 and M/2+1..M, so
+//    that a backlog building up over a paced run (POST ...&rate=R) shows as the second above the first;
 // 6. samples the server again (and, with --stats PATH, GETs PATH before the trigger and after the
 //    run, embedding both JSON answers) and prints one JSON line (fields at the end of run()).
 //
@@ -294,13 +296,15 @@ public:
         }
 
         // Percentiles (samples in units of 100 ns).
-        auto pct = [&](double q) -> double {
-            if (samples_.empty()) return -1;
-            std::size_t k = std::size_t(q * double(samples_.size() - 1) + 0.5);
-            std::nth_element(samples_.begin(), samples_.begin() + std::ptrdiff_t(k), samples_.end());
-            return double(samples_[k]) / 1e4;
+        auto pct_of = [](std::vector<std::uint32_t>& v, double q) -> double {
+            if (v.empty()) return -1;
+            std::size_t k = std::size_t(q * double(v.size() - 1) + 0.5);
+            std::nth_element(v.begin(), v.begin() + std::ptrdiff_t(k), v.end());
+            return double(v[k]) / 1e4;
         };
+        auto pct = [&](double q) { return pct_of(samples_, q); };
         const double p50 = pct(0.50), p90 = pct(0.90), p99 = pct(0.99), p999 = pct(0.999);
+        const double p99_early = pct_of(early_, 0.99), p99_late = pct_of(late_, 0.99);
         const double pmax = samples_.empty() ? -1 : double(*std::max_element(samples_.begin(), samples_.end())) / 1e4;
 
         const double first = first_byte_ > 0 ? first_byte_ : t_trigger;
@@ -340,7 +344,8 @@ public:
             "\"complete\":%ld,\"timed_out\":%s,\"publish_status\":%d,\"chunked\":%s,\"loadavg\":%s,"
             "\"size\":%" PRIu64 ",\"duplicates\":%" PRIu64 ",\"reorders\":%" PRIu64 ",\"missing\":%" PRIu64
             ",\"wrong_size\":%" PRIu64 ",\"unnumbered\":%" PRIu64 ",\"out_of_range\":%" PRIu64
-            ",\"clean_streams\":%ld,\"bytes_per_event\":%.1f,\"verified\":%s",
+            ",\"clean_streams\":%ld,\"bytes_per_event\":%.1f,\"p99_first_half_ms\":%.3f,\"p99_second_half_ms\":%.3f,"
+            "\"verified\":%s",
             o_.conns, o_.expect, heads_, connect_ms, events_, extra_, bytes_, seconds,
             seconds > 0 ? double(events_) / seconds : 0.0, trigger_seconds,
             trigger_seconds > 0 ? double(events_) / trigger_seconds : 0.0, p50, p90, p99, p999, pmax, samples_.size(),
@@ -351,7 +356,7 @@ public:
             per_conn(after.rss_kib, idle.rss_kib), errors, err_connect_, err_status_, err_closed_, incomplete,
             complete_, timed_out ? "true" : "false", post_status_, chunked_seen_ ? "true" : "false",
             read_loadavg().c_str(), o_.size, dup_, reorder_, missing, wrong_size_, unnumbered_, out_of_range_, clean,
-            events_ > 0 ? double(bytes_) / double(events_) : -1.0, verified ? "true" : "false");
+            events_ > 0 ? double(bytes_) / double(events_) : -1.0, p99_early, p99_late, verified ? "true" : "false");
         out += b;
         if (!o_.stats.empty()) {
             out += ",\"stats_before\":";
@@ -740,6 +745,7 @@ private:
         if (samples_.size() >= o_.max_samples) return;
         const std::uint64_t d = now > c.stamp ? (now - c.stamp) / 100 : 0;
         samples_.push_back(std::uint32_t(std::min<std::uint64_t>(d, 0xffffffffu)));
+        (2 * c.seq <= std::uint64_t(o_.expect) ? early_ : late_).push_back(samples_.back());
     }
 
     // A blocking GET of `path` on the publish port (2 s at most); the body if it is a JSON object.
@@ -837,6 +843,7 @@ private:
     std::vector<sockaddr_in> src_;
     std::vector<char> buf_;
     std::vector<std::uint32_t> samples_;
+    std::vector<std::uint32_t> early_, late_; // the same, of messages 1..M/2 and M/2+1..M (a backlog shows as late > early)
     std::uint64_t stride_ = 1, sample_tick_ = 0;
 
     long next_ = 0, inflight_ = 0, heads_ = 0, dead_ = 0, dead_waiting_ = 0, complete_ = 0;

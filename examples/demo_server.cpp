@@ -6,15 +6,14 @@
 //               [--replay none|finite:N|valid:SECONDS] [--first-id now|N] [--gap-event TYPE]
 //               [--heartbeat SECONDS] [--lifetime SECONDS] [--retry MS] [--tls-cert FILE --tls-key FILE]
 //               [--provider joe|redis://HOST[:PORT][/DB][?prefix=NAME]] [--publish-batch K]
-//               [--gather-rounds N] [--gather-ms MS]
+//               [--max-write-delay-us US]
 //
-// --gather-rounds N, --gather-ms MS: sse::session_options::gather_rounds and gather_time (how
-// long a stream's write may wait for more frames while they keep coming; 0 rounds: write each
-// at once).
-// --publish-batch K: /publish publishes K messages per handler (default 1, one per handler, so
-// that the streams' writes interleave with publishing); with K > 1 the streams' queues gather up
-// to K frames between two writes, as bench/raw_epoll_server's --batch does. On Joe without
-// ?rate, the K messages go out in one sse::joe::publish_batch (each stamped as it is made).
+// --max-write-delay-us US: sse::session_options::max_write_delay (default 1000; 0: each stream
+// writes as soon as its first frame is queued, without the write line's coalescing).
+// --publish-batch K: /publish publishes K messages per handler. The default, 1, is how
+// applications publish and what the library's write coalescing is measured with; K = 64 is the
+// like-for-like peer of bench/raw_epoll_server's --batch 64 only. On Joe without ?rate, the K
+// messages go out in one sse::joe::publish_batch (each stamped as it is made).
 //
 // With a replayer, ids are automatic from --first-id: by default the microseconds since the
 // epoch at start, so a restarted server's ids are above every id the last one gave out and a
@@ -103,8 +102,7 @@ struct config {
     std::string tls_cert, tls_key; // both set: HTTPS
     std::string provider = "joe";  // or a redis:// URL
     std::size_t publish_batch = 1; // messages /publish publishes per handler
-    std::optional<unsigned> gather_rounds; // unset: session_options' default
-    std::optional<double> gather_ms;       // likewise
+    std::optional<long long> max_write_delay_us; // unset: session_options' default
 };
 
 [[noreturn]] void usage(const char* why) {
@@ -112,7 +110,7 @@ struct config {
                  "demo_server: %s\nusage: demo_server [--host ADDR] [--port N] [--threads N] "
                  "[--replay none|finite:N|valid:SECONDS] [--first-id now|N] [--gap-event TYPE] [--heartbeat SECONDS] "
                  "[--lifetime SECONDS] [--retry MS] [--tls-cert FILE --tls-key FILE] "
-                 "[--provider joe|redis://HOST[:PORT][/DB][?prefix=NAME]] [--publish-batch K] [--gather-rounds N] [--gather-ms MS]\n",
+                 "[--provider joe|redis://HOST[:PORT][/DB][?prefix=NAME]] [--publish-batch K] [--max-write-delay-us US]\n",
                  why);
     std::exit(2);
 }
@@ -146,8 +144,7 @@ config parse_args(int argc, char** argv) {
         else if (a == "--lifetime") c.lifetime = number<double>(value(), "bad --lifetime");
         else if (a == "--retry") c.retry_ms = number<long long>(value(), "bad --retry");
         else if (a == "--publish-batch") c.publish_batch = number<std::size_t>(value(), "bad --publish-batch");
-        else if (a == "--gather-rounds") c.gather_rounds = number<unsigned>(value(), "bad --gather-rounds");
-        else if (a == "--gather-ms") c.gather_ms = number<double>(value(), "bad --gather-ms");
+        else if (a == "--max-write-delay-us") c.max_write_delay_us = number<long long>(value(), "bad --max-write-delay-us");
         else if (a == "--tls-cert") c.tls_cert = value();
         else if (a == "--tls-key") c.tls_key = value();
         else if (a == "--provider") c.provider = value();
@@ -719,8 +716,7 @@ int main(int argc, char** argv) {
     options.one_thread = cfg.threads == 1; // no strand per connection: nothing else runs the io_context
     options.session.heartbeat = std::chrono::milliseconds(static_cast<long long>(cfg.heartbeat * 1000));
     options.session.retry = std::chrono::milliseconds(cfg.retry_ms);
-    if (cfg.gather_rounds) options.session.gather_rounds = *cfg.gather_rounds;
-    if (cfg.gather_ms) options.session.gather_time = std::chrono::microseconds(static_cast<long long>(*cfg.gather_ms * 1000));
+    if (cfg.max_write_delay_us) options.session.max_write_delay = std::chrono::microseconds(*cfg.max_write_delay_us);
     options.log = [](sse::log_level level, std::string_view text) {
         if (level >= sse::log_level::warning) std::fprintf(stderr, "%.*s\n", (int)text.size(), text.data());
     };

@@ -8,6 +8,7 @@
 // Every read has a deadline; waiting for a condition is bounded polling of
 // what the server reports (stats(), provider().stats()).
 #include "sse_test.hpp"
+#include "support/accepted.hpp"
 #include "support/loopback.hpp"
 #include "support/streams.hpp"
 
@@ -59,20 +60,7 @@ using sse_test::queue_sampler;
 using sse_test::quiet;
 using sse_test::text;
 
-// A connection accepted by hand, as a framework would hand it to sse::upgrade:
-// the test's client end, and the server end on an io_context of its own.
-struct accepted_connection {
-    asio::io_context ioc;
-    asio::ip::tcp::acceptor acceptor{ioc, {asio::ip::make_address("127.0.0.1"), 0}};
-    std::unique_ptr<test_client> client;
-    asio::ip::tcp::socket socket{ioc};
-
-    explicit accepted_connection(int receive_buffer = 0)
-        : client(std::make_unique<test_client>(acceptor.local_endpoint().port(), receive_buffer)) {
-        REQUIRE(client->connected());
-        acceptor.accept(socket); // returns at once: the connection is in the backlog
-    }
-};
+using sse_test::accepted_connection;
 
 } // namespace
 
@@ -1106,44 +1094,6 @@ TEST_CASE("session: with overflow_policy::close the frame over the budget ends t
     CHECK(conn.client->received.empty());
     io.join();
     CHECK(counters->queued_bytes == 0);
-}
-
-TEST_CASE("session: frames published one per handler are gathered into few writes; gather_rounds = 0 writes each") {
-    // A publisher like demo_server's: one message per handler, so that the streams' writes
-    // interleave with publishing. Gathering lets it run on while frames keep coming.
-    constexpr int n = 1000;
-    auto run = [](unsigned rounds) {
-        accepted_connection conn;
-        auto counters = std::make_shared<sse::session_counters>();
-        sse::session_options so;
-        so.heartbeat = 0ms;
-        so.counters = counters;
-        so.gather_rounds = rounds;
-        sse::joe joe;
-        auto session = sse::upgrade(std::move(conn.socket), sse::request{}, joe, {std::string(sse::default_topic)}, so);
-        std::function<void(int)> step = [&](int i) {
-            if (i == n) return;
-            joe.publish(text(std::to_string(i)));
-            asio::post(conn.ioc, [&step, i] { step(i + 1); });
-        };
-        asio::post(conn.ioc, [&step] { step(0); });
-        std::thread io([&] { conn.ioc.run_for(30s); });
-        const bool all = conn.client->read_until("data: " + std::to_string(n - 1) + "\n\n", 20s);
-        // (the last write's completion, which counts it, may run after its bytes arrived)
-        CHECK(eventually([&] { return counters->frames_written == static_cast<std::uint64_t>(n); }));
-        conn.ioc.stop();
-        io.join();
-        CHECK(all);
-        std::size_t at = 0; // in order
-        for (int i = 0; i < n && at != std::string::npos; ++i) at = conn.client->received.find("data: " + std::to_string(i) + "\n\n", at);
-        CHECK(at != std::string::npos);
-        return counters->writes.load();
-    };
-    const std::uint64_t gathered = run(sse::session_options{}.gather_rounds);
-    const std::uint64_t each = run(0);
-    INFO("writes with gathering " << gathered << ", without " << each);
-    CHECK(gathered <= n / 8);  // about 64 frames a write
-    CHECK(each >= n * 9 / 10); // about one
 }
 
 TEST_CASE("session: a backlog of many small frames goes out in order, in bounded chunks, not copied whole") {

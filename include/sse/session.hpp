@@ -1,6 +1,7 @@
 // session<Stream>: one subscriber's event stream over any Asio async stream
 // (TCP now, TLS later): the response head, a bounded queue of shared frames
-// drained with gathered writes, heartbeats, and the overflow policy.
+// (detail/session_queue.hpp) drained with coalesced, gathered writes
+// (detail/flusher.hpp), heartbeats, and the overflow policy.
 // sse::upgrade turns a connection whose request someone else parsed into one.
 #ifndef SSE_SESSION_HPP
 #define SSE_SESSION_HPP
@@ -9,9 +10,14 @@
 #include <sse/field.hpp>
 #include <sse/http.hpp>
 #include <sse/provider.hpp>
+#include <sse/detail/flusher.hpp>
+#include <sse/detail/session_queue.hpp>
 
 #include <asio/buffer.hpp>
+#include <asio/dispatch.hpp>
+#include <asio/execution/context.hpp>
 #include <asio/post.hpp>
+#include <asio/query.hpp>
 #include <asio/socket_base.hpp>
 #include <asio/steady_timer.hpp>
 #include <asio/write.hpp>
@@ -28,6 +34,7 @@
 #include <string>
 #include <string_view>
 #include <system_error>
+#include <type_traits>
 #include <utility>
 #include <vector>
 
@@ -78,16 +85,16 @@ struct session_options {
     std::vector<header> headers{};
     /// How long a graceful close may wait for the queue to drain.
     std::chrono::milliseconds close_timeout{5000};
-    /// How many times a write may first let other ready handlers run, as
-    /// long as frames keep arriving meanwhile, fewer than 64 are queued and
-    /// gather_time has not passed, so that a publisher that publishes one
-    /// message per handler still gets many into one system call. When
-    /// nothing more arrives the write goes at once: an idle stream pays one
-    /// extra trip through the executor, a busy one at most gather_time of
-    /// latency. Zero: write as soon as the first frame is queued.
-    unsigned gather_rounds = 64;
-    /// The longest a write waits for more frames (see gather_rounds).
-    std::chrono::microseconds gather_time{5000};
+    /// Write coalescing: a stream with frames to write joins its
+    /// io_context's write line, which writes one stream per turn of the
+    /// executor, so what is published meanwhile (and while a write is in
+    /// flight) goes into the stream's next write. This bounds the time
+    /// other handlers may run while the stream waits in line, beyond as long
+    /// as the writes ahead of it take (each counted at most 100 µs): under
+    /// load coalescing at most about doubles a stream's wait. Past it, the
+    /// line writes without yielding. Zero: write as soon as the first frame
+    /// is queued (no line; also what happens off an io_context).
+    std::chrono::microseconds max_write_delay{1000};
     /// If not zero, the socket's kernel send buffer (SO_SNDBUF). The kernel's
     /// buffer is memory per connection too, and a smaller one lets the queue
     /// budget notice a stalled client sooner. Zero: the system's default.
@@ -143,6 +150,22 @@ inline const frame& heartbeat_frame() {
 inline constexpr std::size_t max_gather = 64;
 inline constexpr std::size_t max_copy = 256 * 1024;
 
+// The write line of the io_context behind `ex` (a strand's too); null off an io_context.
+template <class Executor>
+flusher* flusher_of(const Executor& ex) {
+    using io_executor = asio::io_context::executor_type;
+    if constexpr (std::is_same_v<Executor, io_executor>) {
+        return &asio::use_service<flusher>(asio::query(ex, asio::execution::context));
+    } else if constexpr (requires { ex.template target<io_executor>(); }) {
+        const io_executor* e = ex.template target<io_executor>();
+        return e ? flusher_of(*e) : nullptr;
+    } else if constexpr (requires { ex.get_inner_executor(); }) {
+        return flusher_of(ex.get_inner_executor());
+    } else {
+        return nullptr;
+    }
+}
+
 } // namespace detail
 
 /// One client's event stream. Create it with std::make_shared (or through
@@ -150,14 +173,20 @@ inline constexpr std::size_t max_copy = 256 * 1024;
 /// calls send() from any thread; everything else runs on the stream's
 /// executor (use a strand when several threads run the io_context).
 template <class Stream>
-class session final : public sink, public std::enable_shared_from_this<session<Stream>> {
+class session final : public sink,
+                      public detail::flushable,
+                      public std::enable_shared_from_this<session<Stream>> {
 public:
     /// The stream's executor, on which the session runs.
     using executor_type = typename Stream::executor_type;
 
     /// A session over an open stream whose request was read; start() it.
     explicit session(Stream stream, session_options options = {})
-        : stream_(std::move(stream)), options_(std::move(options)), timer_(stream_.get_executor()) {
+        : counters_(options.counters),
+          queue_(options.max_queue_bytes, options.on_overflow == overflow_policy::drop_oldest,
+                 counters_ ? &counters_->queued_bytes : nullptr),
+          stream_(std::move(stream)), options_(std::move(options)), timer_(stream_.get_executor()),
+          flusher_(options_.max_write_delay.count() > 0 ? detail::flusher_of(stream_.get_executor()) : nullptr) {
         if (options_.counters) options_.counters->sessions.fetch_add(1, std::memory_order_relaxed);
         if (options_.send_buffer_bytes > 0) {
             std::error_code ignored; // a best effort: the kernel may round or cap it
@@ -166,12 +195,9 @@ public:
         }
     }
 
-    /// Takes itself out of the shared counters (sessions, queued bytes).
+    /// Takes itself out of the shared counters (sessions; its queue, its queued bytes).
     ~session() override {
-        if (options_.counters) {
-            options_.counters->sessions.fetch_sub(1, std::memory_order_relaxed);
-            options_.counters->queued_bytes.fetch_sub(reported_bytes_, std::memory_order_relaxed);
-        }
+        if (options_.counters) options_.counters->sessions.fetch_sub(1, std::memory_order_relaxed);
     }
 
     session(const session&) = delete;
@@ -189,15 +215,12 @@ public:
     /// answer the request in another way.
     template <provider P>
     void start(P& p, event_id last_event_id, std::vector<std::string> topics, std::error_code& ec) {
-        {
-            std::lock_guard lock(mutex_);
-            write_scheduled_ = true; // frames only queue until the head is out
-        }
+        queue_.hold(); // frames only queue until the head is out
         auto handle = p.subscribe(subscription{this->shared_from_this(), std::move(last_event_id), std::move(topics)}, ec);
         if (ec) return;
         {
-            std::unique_lock lock(mutex_);
-            if (!closed_) {
+            std::unique_lock lock(handle_mutex_);
+            if (queue_.is_open()) {
                 handle_ = std::make_unique<detail::handle_model<decltype(handle)>>(std::move(handle));
             } else {
                 lock.unlock();
@@ -221,71 +244,23 @@ public:
     /// Queues frames in order, under one lock (from any thread; never waits).
     /// The overflow policy applies frame by frame, as to consecutive sends.
     delivery send_batch(std::span<const frame> frames) noexcept override {
-        std::unique_lock lock(mutex_);
-        if (closed_ || closing_) return delivery::closed;
-        std::uint64_t dropped = 0;
-        bool queued = false;
-        for (const frame& f : frames) {
-            if (f.empty()) continue;
-            if (pending_bytes_ + in_flight_bytes_ + f.size() > options_.max_queue_bytes) {
-                if (options_.on_overflow == overflow_policy::close) {
-                    closed_ = true;
-                    lock.unlock();
-                    count(&session_counters::dropped_frames, dropped);
-                    count(&session_counters::overflows, 1);
-                    log(log_level::warning, "sse: session closed: queue over its budget of " +
-                                                std::to_string(options_.max_queue_bytes) + " bytes");
-                    post_abort(error::queue_overflow);
-                    return delivery::overflowed;
-                }
-                if (in_flight_bytes_ + f.size() > options_.max_queue_bytes) {
-                    ++dropped; // no room even with an empty queue: the new frame goes alone
-                    continue;
-                }
-                while (pending_head_ < pending_.size() &&
-                       pending_bytes_ + in_flight_bytes_ + f.size() > options_.max_queue_bytes) {
-                    frame& old = pending_[pending_head_++];
-                    pending_bytes_ -= old.size();
-                    old = frame();
-                    ++dropped;
-                }
-                // Give the dropped slots back now and then: while a write is stalled,
-                // write_pending (which empties the queue) does not run.
-                if (pending_head_ >= 64 && 2 * pending_head_ >= pending_.size()) {
-                    pending_.erase(pending_.begin(), pending_.begin() + static_cast<std::ptrdiff_t>(pending_head_));
-                    pending_head_ = 0;
-                }
-            }
-            try {
-                pending_.push_back(f);
-            } catch (...) {
-                report_queued();
-                lock.unlock();
-                count(&session_counters::dropped_frames, dropped);
-                return delivery::overflowed;
-            }
-            pending_bytes_ += f.size();
-            queued = true;
+        const detail::session_queue::push_result r = queue_.push(frames);
+        count(&session_counters::dropped_frames, r.dropped);
+        if (r.closed_now) {
+            count(&session_counters::overflows, 1);
+            log(log_level::warning, "sse: session closed: queue over its budget of " +
+                                        std::to_string(options_.max_queue_bytes) + " bytes");
+            post_abort(error::queue_overflow);
         }
-        const bool schedule = queued && !write_scheduled_;
-        const auto unreported = static_cast<std::int64_t>(pending_bytes_ + in_flight_bytes_) - reported_bytes_;
-        if (schedule || dropped > 0 || unreported >= report_step || unreported <= -report_step) report_queued();
-        write_scheduled_ = write_scheduled_ || schedule;
-        lock.unlock();
-        count(&session_counters::dropped_frames, dropped);
-        if (schedule) asio::post(stream_.get_executor(), [self = this->shared_from_this()] { self->write_pending(); });
-        return delivery::accepted;
+        if (r.wake) schedule_write();
+        return r.result;
     }
 
     /// Ends the stream gracefully: no more frames are taken, what is queued
     /// is written (within options.close_timeout), then the connection
     /// closes. Called by the provider at shutdown; callable from any thread.
     void close(std::error_code reason = {}) noexcept override {
-        {
-            std::lock_guard lock(mutex_);
-            if (closed_ || closing_) return;
-            closing_ = true;
-        }
+        if (!queue_.begin_close()) return;
         try {
             asio::post(stream_.get_executor(), [self = this->shared_from_this(), reason] { self->begin_close(reason); });
         } catch (...) {
@@ -296,27 +271,37 @@ public:
     void abort() noexcept { post_abort(asio::error::operation_aborted); }
 
     /// Bytes queued or being written.
-    std::size_t queued_bytes() const {
-        std::lock_guard lock(mutex_);
-        return pending_bytes_ + in_flight_bytes_;
-    }
+    std::size_t queued_bytes() const { return queue_.bytes(); }
 
     /// Not yet ended (it may be closing).
-    bool is_open() const {
-        std::lock_guard lock(mutex_);
-        return !closed_;
-    }
+    bool is_open() const { return queue_.is_open(); }
 
     /// Open and not closing.
-    bool accepting() const {
-        std::lock_guard lock(mutex_);
-        return !closed_ && !closing_;
-    }
+    bool accepting() const { return queue_.accepting(); }
 
     /// The underlying stream (e.g. to read its remote endpoint).
     Stream& stream() noexcept { return stream_; }
 
 private:
+    // The queue woke up, or a write completed with more queued: the write
+    // line writes it in turn (or, with no line, a posted handler at once).
+    void schedule_write() noexcept {
+        try {
+            if (flusher_) return flusher_->enqueue(this->shared_from_this(), options_.max_write_delay);
+            asio::post(stream_.get_executor(), [self = this->shared_from_this()] { self->write_pending(); });
+        } catch (...) { // out of memory: nothing will write this stream again
+            post_abort(std::make_error_code(std::errc::not_enough_memory));
+        }
+    }
+
+    // The write line's turn for this stream.
+    void flush() noexcept override {
+        try {
+            asio::dispatch(stream_.get_executor(), [self = this->shared_from_this()] { self->write_pending(); });
+        } catch (...) {
+        }
+    }
+
     void write_head() {
         if (!is_open()) return;
         head_ = detail::stream_head(options_);
@@ -330,59 +315,28 @@ private:
         });
     }
 
-    // Writes what is queued: everything, in one gathered write when it is at
-    // most max_gather frames; else in chunks of 64 frames or max_copy bytes.
-    // What is queued while a batch is being written waits for the next batch.
+    // Writes the batch taken from the queue: in one gathered write when it
+    // is at most max_gather frames, else in chunks of 64 frames or max_copy
+    // bytes. What is queued meanwhile waits for the next batch.
     void write_pending() {
-        {
-            std::lock_guard lock(mutex_);
-            if (closed_) return;
-            if (write_at_ == writing_.size()) { // the batch is out: take the next one
-                writing_.clear();
-                write_at_ = 0;
-                const std::size_t queued = pending_.size() - pending_head_;
-                if (queued > gathered_ && queued < detail::max_gather && rounds_ < options_.gather_rounds &&
-                    (rounds_ == 0 || std::chrono::steady_clock::now() - gather_start_ < options_.gather_time)) {
-                    // More arrived since the last look: let the publisher go on a little first.
-                    if (rounds_ == 0) gather_start_ = std::chrono::steady_clock::now();
-                    gathered_ = queued;
-                    ++rounds_;
-                    asio::post(stream_.get_executor(), [self = this->shared_from_this()] { self->write_pending(); });
-                    return;
-                }
-                gathered_ = 0;
-                rounds_ = 0;
-                if (pending_head_ == pending_.size()) {
-                    // Idle: give back what a burst grew, so an idle stream costs little memory.
-                    if (pending_.capacity() > idle_capacity) std::vector<frame>().swap(pending_);
-                    pending_.clear();
-                    pending_head_ = 0;
-                    write_scheduled_ = false;
-                    if (closing_) finishing_ = true;
-                } else {
-                    if (pending_head_ == 0) {
-                        writing_.swap(pending_); // the two queues trade buffers: no copy, no allocation
-                    } else {
-                        writing_.assign(std::make_move_iterator(pending_.begin() + static_cast<std::ptrdiff_t>(pending_head_)),
-                                        std::make_move_iterator(pending_.end()));
-                    }
-                    pending_.clear();
-                    pending_head_ = 0;
-                    in_flight_bytes_ = pending_bytes_;
-                    pending_bytes_ = 0;
-                    report_queued();
-                }
+        if (write_at_ == writing_.size()) { // the batch is out: take the next one
+            writing_.clear();
+            write_at_ = 0;
+            switch (queue_.take(writing_)) {
+            case detail::session_queue::take_result::closed:
+                return;
+            case detail::session_queue::take_result::idle:
+                if (writing_.capacity() > detail::session_queue::idle_capacity) std::vector<frame>().swap(writing_);
+                if (buffers_.capacity() > detail::session_queue::idle_capacity) std::vector<asio::const_buffer>().swap(buffers_);
+                // Swapped, not assigned: libstdc++'s move-assignment from a short (empty) string
+                // keeps the old buffer, so every stream that once copied a backlog held up to
+                // max_copy for the rest of its life.
+                std::string().swap(scratch_);
+                if (close_requested_) finish_close();
+                return;
+            case detail::session_queue::take_result::batch:
+                break;
             }
-        }
-        if (writing_.empty()) {
-            if (writing_.capacity() > idle_capacity) std::vector<frame>().swap(writing_);
-            if (buffers_.capacity() > idle_capacity) std::vector<asio::const_buffer>().swap(buffers_);
-            // Swapped, not assigned: libstdc++'s move-assignment from a short (empty) string
-            // keeps the old buffer, so every stream that once copied a backlog held up to
-            // max_copy for the rest of its life.
-            std::string().swap(scratch_);
-            if (finishing_) finish_close();
-            return;
         }
         buffers_.clear();
         chunk_frames_ = 0;
@@ -424,16 +378,15 @@ private:
         const bool only_heartbeat = frames == 1 && writing_[write_at_].same_bytes(detail::heartbeat_frame());
         for (std::size_t i = write_at_; i < write_at_ + frames; ++i) writing_[i] = frame(); // let go of the bytes now
         write_at_ += frames;
-        {
-            std::lock_guard lock(mutex_);
-            in_flight_bytes_ -= chunk_bytes_;
-            report_queued();
-        }
+        queue_.written(chunk_bytes_);
         if (ec) return do_abort(ec);
         count(&session_counters::writes, 1);
         count(&session_counters::frames_written, frames);
         count(&session_counters::bytes_written, n);
         if (!only_heartbeat) wrote_since_tick_ = true;
+        // The rest of a backlog goes on at once; what arrived during the write waits for its
+        // turn in the write line, so that it gathers what the publishers add meanwhile.
+        if (write_at_ == writing_.size() && flusher_ && !close_requested_ && queue_.has_pending()) return schedule_write();
         write_pending();
     }
 
@@ -462,6 +415,7 @@ private:
 
     void begin_close(std::error_code reason) {
         close_reason_ = reason;
+        close_requested_ = true;
         cancel_subscription();
         timer_.cancel();
         timer_.expires_after(options_.close_timeout);
@@ -469,13 +423,7 @@ private:
             if (ec) return;
             if (const auto self = weak.lock()) self->do_abort(error::timeout);
         });
-        bool idle = false;
-        {
-            std::lock_guard lock(mutex_);
-            idle = !write_scheduled_;
-            if (idle) finishing_ = true;
-        }
-        if (idle) finish_close();
+        if (queue_.idle()) finish_close(); // else the writer finishes when it finds the queue empty
     }
 
     // Everything queued was written: half-close, so the client sees the end
@@ -494,14 +442,7 @@ private:
     }
 
     void do_abort(std::error_code reason) {
-        {
-            std::lock_guard lock(mutex_);
-            closed_ = true;
-            pending_.clear();
-            pending_head_ = 0;
-            pending_bytes_ = 0;
-            report_queued();
-        }
+        queue_.close();
         cancel_subscription();
         if (ended_) return;
         ended_ = true;
@@ -517,19 +458,12 @@ private:
     void cancel_subscription() {
         std::unique_ptr<detail::handle_base> h;
         {
-            std::lock_guard lock(mutex_);
+            std::lock_guard lock(handle_mutex_);
             h = std::move(handle_);
         }
         if (h) h->cancel();
     }
 
-    // Brings counters->queued_bytes up to date with this queue; under mutex_.
-    void report_queued() noexcept {
-        const auto now = static_cast<std::int64_t>(pending_bytes_ + in_flight_bytes_);
-        if (options_.counters && now != reported_bytes_)
-            options_.counters->queued_bytes.fetch_add(now - reported_bytes_, std::memory_order_relaxed);
-        reported_bytes_ = now;
-    }
     void count(std::atomic<std::uint64_t> session_counters::*counter, std::uint64_t n) noexcept {
         if (n > 0 && options_.counters) (options_.counters.get()->*counter).fetch_add(n, std::memory_order_relaxed);
     }
@@ -541,41 +475,29 @@ private:
         }
     }
 
-    // A queue that moved by this much since its last report reports again.
-    static constexpr std::int64_t report_step = 16 * 1024;
-    // Queues keep at most this many slots while idle.
-    static constexpr std::size_t idle_capacity = 16;
+    // First, next to the vtable that send() goes through: with many streams, what one
+    // publish touches per stream is a cache miss or two.
+    std::shared_ptr<session_counters> counters_; // options_.counters, outliving queue_
+    detail::session_queue queue_;                // shared with send() callers; thread-safe
 
     Stream stream_;
     session_options options_;
     asio::steady_timer timer_;
-
-    // Shared with send() callers, under mutex_.
-    mutable std::mutex mutex_;
-    std::vector<frame> pending_;
-    std::size_t pending_head_ = 0; // frames before it were dropped (drop_oldest)
-    std::size_t pending_bytes_ = 0;
-    std::size_t in_flight_bytes_ = 0;
-    std::int64_t reported_bytes_ = 0; // of pending + in flight, in counters->queued_bytes
-    bool write_scheduled_ = false;
-    bool closing_ = false;
-    bool closed_ = false;
-    std::unique_ptr<detail::handle_base> handle_;
+    detail::flusher* const flusher_; // the io_context's write line; null: write at once
+    std::mutex handle_mutex_;
+    std::unique_ptr<detail::handle_base> handle_; // the subscription, under handle_mutex_
 
     // Used on the executor only.
     std::vector<frame> writing_;       // the batch being written...
     std::size_t write_at_ = 0;         // ... from this frame on
     std::size_t chunk_frames_ = 0;     // the frames and bytes of the write under way
     std::size_t chunk_bytes_ = 0;
-    std::size_t gathered_ = 0;         // frames queued at the last look (gather_rounds)
-    unsigned rounds_ = 0;              // looks so far for the next batch
-    std::chrono::steady_clock::time_point gather_start_{};
     std::vector<asio::const_buffer> buffers_;
     std::string scratch_;
     std::string head_;
     std::array<char, 64> read_buf_{};
     bool wrote_since_tick_ = false;
-    bool finishing_ = false;
+    bool close_requested_ = false;
     bool ended_ = false;
     std::error_code close_reason_;
     std::function<void(std::error_code)> on_end_;
