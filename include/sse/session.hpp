@@ -1,5 +1,5 @@
 // session<Stream>: one subscriber's event stream over any Asio async stream
-// (TCP now, TLS later): the response head, a bounded queue of shared frames
+// (TCP, or TLS through ssl.hpp): the response head, a bounded queue of shared frames
 // drained with gathered writes, heartbeats, and the overflow policy.
 // sse::upgrade turns a connection whose request someone else parsed into one.
 #ifndef SSE_SESSION_HPP
@@ -7,7 +7,9 @@
 
 #include <sse/error.hpp>
 #include <sse/field.hpp>
+#include <sse/frame.hpp>
 #include <sse/http.hpp>
+#include <sse/log.hpp>
 #include <sse/provider.hpp>
 
 #include <asio/buffer.hpp>
@@ -38,12 +40,6 @@ enum class overflow_policy {
     close,       ///< end the stream (the client reconnects and can replay), with a log line
     drop_oldest, ///< drop the oldest queued frames to make room
 };
-
-/// How much a log line matters.
-enum class log_level { debug, info, warning, error };
-
-/// Where the library logs; no logging library is imposed.
-using logger = std::function<void(log_level, std::string_view)>;
 
 /// Counters that sessions update; share one between many sessions (a
 /// server does) to watch them all.
