@@ -311,7 +311,7 @@ public:
         for (const std::string& t : sub.topics) {
             auto it = st.topics.find(std::string_view(t));
             if (it == st.topics.end()) it = st.topics.emplace(t, std::vector<detail::joe_state::subscriber*>()).first;
-            else if (std::ranges::any_of(s->slots, [&](const detail::joe_state::slot& sl) { return sl.topic == &*it; }))
+            else if (std::any_of(s->slots.begin(), s->slots.end(), [&](const detail::joe_state::slot& sl) { return sl.topic == &*it; }))
                 continue; // topic listed twice (look in its own few slots, not in the topic's long list)
             s->slots.push_back({&*it, it->second.size()});
             it->second.push_back(s.get());

@@ -533,7 +533,7 @@ public:
     auto async_shutdown(shutdown_options options, Token&& token) {
         return asio::async_initiate<Token, void(std::error_code)>(
             [st = st_, this](auto handler, shutdown_options opts) {
-                begin_shutdown(std::move(handler), std::move(opts));
+                this->begin_shutdown(std::move(handler), std::move(opts));
             },
             token, std::move(options));
     }
