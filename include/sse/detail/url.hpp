@@ -5,6 +5,7 @@
 #define SSE_DETAIL_URL_HPP
 
 #include <sse/error.hpp>
+#include <sse/http.hpp>
 
 #include <string>
 #include <string_view>
@@ -28,14 +29,9 @@ struct url {
     std::string to_string() const { return (tls ? "https://" : "http://") + authority() + target; }
 };
 
+// Whether `s` starts with `prefix`, ASCII case-insensitively.
 inline bool iequals_prefix(std::string_view s, std::string_view prefix) noexcept {
-    if (s.size() < prefix.size()) return false;
-    for (std::size_t i = 0; i < prefix.size(); ++i) {
-        char c = s[i];
-        if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
-        if (c != prefix[i]) return false;
-    }
-    return true;
+    return s.size() >= prefix.size() && iequals(s.substr(0, prefix.size()), prefix);
 }
 
 /// Splits `host[:port]` or `[v6 address][:port]` (brackets dropped). False
