@@ -19,7 +19,8 @@
 #
 # Also defines the macro sse_find_optional_dependencies(), which looks for OpenSSL and hiredis,
 # sets SSE_HAVE_OPENSSL / SSE_HAVE_HIREDIS in the caller's scope and, when found, the targets
-# OpenSSL::SSL / OpenSSL::Crypto and sse_deps::hiredis. Nothing optional is linked to sse::sse.
+# OpenSSL::SSL / OpenSSL::Crypto and sse_deps::hiredis, and the components sse::tls and
+# sse::redis (sse::sse plus the dependency). Nothing optional is linked to sse::sse.
 
 include_guard(DIRECTORY)
 
@@ -217,7 +218,9 @@ macro(sse_find_optional_dependencies)
     set(SSE_HAVE_OPENSSL OFF)
   endif()
 
-  if(NOT TARGET sse_deps::hiredis)
+  # CMAKE_DISABLE_FIND_PACKAGE_hiredis=ON: act as if hiredis were not installed (also for the
+  # header/library look-up below), as CMake does for find_package.
+  if(NOT TARGET sse_deps::hiredis AND NOT CMAKE_DISABLE_FIND_PACKAGE_hiredis)
     find_package(hiredis CONFIG QUIET)
     if(hiredis_FOUND AND TARGET hiredis::hiredis)
       _sse_deps_make_global(hiredis::hiredis)
@@ -240,4 +243,16 @@ macro(sse_find_optional_dependencies)
     set(SSE_HAVE_HIREDIS OFF)
   endif()
   _sse_deps_status("optional: OpenSSL ${SSE_HAVE_OPENSSL}, hiredis ${SSE_HAVE_HIREDIS}")
+  # The components: sse::tls (sse/ssl.hpp: sse::sse + OpenSSL) and sse::redis (sse/redis.hpp:
+  # sse::sse + hiredis), each only when its dependency was found.
+  if(SSE_HAVE_OPENSSL AND NOT TARGET sse::tls)
+    _sse_deps_make_global(OpenSSL::SSL)
+    _sse_deps_make_global(OpenSSL::Crypto)
+    add_library(sse::tls INTERFACE IMPORTED GLOBAL)
+    set_property(TARGET sse::tls PROPERTY INTERFACE_LINK_LIBRARIES sse::sse OpenSSL::SSL OpenSSL::Crypto)
+  endif()
+  if(SSE_HAVE_HIREDIS AND NOT TARGET sse::redis)
+    add_library(sse::redis INTERFACE IMPORTED GLOBAL)
+    set_property(TARGET sse::redis PROPERTY INTERFACE_LINK_LIBRARIES sse::sse sse_deps::hiredis)
+  endif()
 endmacro()

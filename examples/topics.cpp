@@ -36,6 +36,7 @@
 #include <random>
 #include <string>
 #include <string_view>
+#include <type_traits>
 #include <vector>
 
 namespace {
@@ -55,8 +56,15 @@ struct config {
 template <class T>
 T number(std::string_view s, const char* what) {
     T v{};
-    const auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
-    if (ec != std::errc() || p != s.data() + s.size()) usage(what);
+    if constexpr (std::is_floating_point_v<T>) { // (from_chars for floating point is missing from older libc++)
+        const std::string text(s);
+        char* end = nullptr;
+        v = static_cast<T>(std::strtod(text.c_str(), &end));
+        if (text.empty() || end != text.c_str() + text.size()) usage(what);
+    } else {
+        const auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
+        if (ec != std::errc() || p != s.data() + s.size()) usage(what);
+    }
     return v;
 }
 

@@ -2,7 +2,8 @@
 # Builds everything (tests, examples, benchmarks) with AddressSanitizer + UndefinedBehaviorSanitizer
 # and -Werror in build/asan and runs the whole test suite; then the tests labelled "concurrency"
 # under ThreadSanitizer in build/tsan (when there are any); then the libFuzzer targets, built with
-# clang in build/fuzz, for SSE_FUZZ_SECONDS each (default 30); then tests/consumers/run.sh (when it
+# clang in build/fuzz, for SSE_FUZZ_SECONDS each (default 30); then the portability compile checks
+# (tests/portability_check.sh: libc++, MinGW-w64); then tests/consumers/run.sh (when it
 # exists). Installs what is missing first (scripts/deps.sh), and fails if a dependency of the full
 # suite is still missing, unless SSE_TEST_WITHOUT names it (see below). Exits non-zero on any failure.
 set -euo pipefail
@@ -27,6 +28,8 @@ dep_table=(
     "tinyproxy|test -x /usr/bin/tinyproxy -o -x /usr/sbin/tinyproxy|tinyproxy|the [proxy] cases of sse_tests (tests/test_client_proxy.cpp)"
     "prometheus-client|/usr/bin/python3 -c 'import prometheus_client'|python3-prometheus-client|interop_metrics"
     "clang|command -v clang++|clang libclang-rt-14-dev|the fuzzers (fuzz_parser, fuzz_message, fuzz_server, fuzz_client)"
+    "libc++|echo '#include <vector>' | clang++ -std=c++20 -stdlib=libc++ -fsyntax-only -x c++ -|libc++-14-dev libc++abi-14-dev|tests/portability_check.sh libc++ (every header and the portable examples with clang and libc++)"
+    "mingw|command -v x86_64-w64-mingw32-g++-posix|g++-mingw-w64-x86-64-posix|tests/portability_check.sh mingw (the same, compiled for Windows)"
 )
 opted_out() { [[ " ${SSE_TEST_WITHOUT:-} " == *" $1 "* ]]; }
 SSE_TEST_WITHOUT="${SSE_TEST_WITHOUT:-}"
@@ -46,12 +49,14 @@ if [[ "${1:-}" == --check-deps ]]; then
     check_only=1
 fi
 
-# clang for the fuzzers; curl, node, npm and Chromium for the interop tests; redis-server for the
+# clang for the fuzzers; libc++ and MinGW-w64 for the portability compile checks; curl, node, npm
+# and Chromium for the interop tests; redis-server for the
 # Redis tests (each starts its own on a free loopback port); tinyproxy for the client's proxy tests;
 # python3-prometheus-client (the /metrics test's parser).
 # Node and npm are asked for only when absent: a machine with NodeSource's nodejs (which bundles
 # npm) must not get Debian's npm.
-extra=(clang libclang-rt-14-dev curl chromium redis-server tinyproxy python3-prometheus-client)
+extra=(clang libclang-rt-14-dev curl chromium redis-server tinyproxy python3-prometheus-client
+       libc++-14-dev libc++abi-14-dev g++-mingw-w64-x86-64-posix)
 command -v node >/dev/null 2>&1 || extra+=(nodejs)
 command -v npm >/dev/null 2>&1 || extra+=(npm)
 # Nothing is installed for a dependency the developer opted out of; what deps.sh could not
@@ -160,6 +165,18 @@ ctest --test-dir "$fuzz" -L fuzz --output-on-failure -V
 fuzz_note="$(ctest --test-dir "$fuzz" -N -L fuzz | sed -n 's/^Total Tests: *//p') fuzzer(s) for ${fuzz_seconds}s each"
 fi
 
+# ---------------------------------------------------------------- portability: libc++, Windows
+# Compile-only: every public header and the portable examples (tests/portability_check.sh).
+portability_targets=()
+opted_out libc++ || portability_targets+=(libc++)
+opted_out mingw || portability_targets+=(mingw)
+if [[ ${#portability_targets[@]} -gt 0 ]]; then
+    bash tests/portability_check.sh . "${portability_targets[@]}"
+    portability_note="portability checks (${portability_targets[*]}) passed"
+else
+    portability_note="no portability checks (SSE_TEST_WITHOUT=\"libc++ mingw\")"
+fi
+
 # ---------------------------------------------------------------- packaging consumers
 consumers_note="no consumer checks yet"
 if [[ -f tests/consumers/run.sh ]]; then
@@ -167,4 +184,4 @@ if [[ -f tests/consumers/run.sh ]]; then
     consumers_note="consumer checks passed"
 fi
 
-echo "test.sh: PASSED: ${asan_tests:-0} test(s) under ASan+UBSan, $tsan_note, $fuzz_note, $consumers_note${skipped_note}"
+echo "test.sh: PASSED: ${asan_tests:-0} test(s) under ASan+UBSan, $tsan_note, $fuzz_note, $portability_note, $consumers_note${skipped_note}"

@@ -22,7 +22,7 @@ fail() {
 # A PATH with what test.sh's check phase runs and the other dependencies, but not node and npm.
 hidden="$tmp/bin"
 mkdir "$hidden"
-for tool in bash env sed grep cat tail dirname cmake c++ pkg-config redis-server curl clang++; do
+for tool in bash env sed grep cat tail dirname cmake c++ pkg-config redis-server curl clang++ x86_64-w64-mingw32-g++-posix; do
     if path="$(command -v "$tool")"; then
         ln -s "$path" "$hidden/$tool"
     fi

@@ -6,6 +6,7 @@
 #include "support/vector_replayer.hpp"
 
 #include <sse/error.hpp>
+#include <sse/frame.hpp>
 #include <sse/joe.hpp>
 #include <sse/message.hpp>
 #include <sse/parser.hpp>
@@ -26,6 +27,11 @@
 #include <system_error>
 #include <utility>
 #include <vector>
+
+
+// How many messages were serialized into frames so far (SSE_TEST_HOOKS, set
+// for every test executable, keeps this count; a release build has none).
+static std::uint64_t serializations() { return sse::detail::frame_serializations.load(); }
 
 namespace {
 
@@ -830,11 +836,11 @@ TEST_CASE("joe: one publish to 10,000 subscribers serializes once", "[joe]") {
             handles.push_back(joe.subscribe({.client = sinks.back()}));
         }
         REQUIRE(joe.stats().subscribers == n);
-        const std::uint64_t before = sse::frame::serialization_count();
+        const std::uint64_t before = serializations();
         std::error_code ec;
         joe.publish(m, ec);
         CHECK(ec == expected);
-        CHECK(sse::frame::serialization_count() == before + 1);
+        CHECK(serializations() == before + 1);
         std::vector<sse::frame> first = sinks[0]->take();
         REQUIRE(first.size() == 1);
         std::size_t same = 1;
@@ -959,7 +965,7 @@ TEST_CASE("joe: deliver sends bytes already serialized to the topics' subscriber
     auto h1 = joe.subscribe({on_a, {}, {"a"}});
     auto h2 = joe.subscribe({on_ab, {}, {"a", "b"}});
     auto h3 = joe.subscribe({on_c, {}, {"c"}});
-    const std::uint64_t serialized = sse::frame::serialization_count();
+    const std::uint64_t serialized = serializations();
     const sse::frame f = sse::frame::from_bytes("id: 7-0\ndata: relayed\n\n");
     std::error_code ec;
     joe.deliver(f, {"a", "b"}, ec);
@@ -969,7 +975,7 @@ TEST_CASE("joe: deliver sends bytes already serialized to the topics' subscriber
     CHECK(on_ab->bytes() == on_a->bytes()); // once, though on two of its topics
     CHECK(on_a->frames[0].same_bytes(f));   // the very bytes, not a copy
     CHECK(on_c->frames.empty());
-    CHECK(sse::frame::serialization_count() == serialized + 1); // only the publish serialized
+    CHECK(serializations() == serialized + 1); // only the publish serialized
     // The history has only what was published.
     auto late = std::make_shared<joe_recorder>();
     auto h4 = joe.subscribe({late, sse::event_id("0"), {"a"}});
@@ -1040,7 +1046,7 @@ TEST_CASE("joe: publish_batch hands each subscriber the batch at once, in order,
     auto h4 = joe.subscribe({elsewhere, {}, {"c"}});
     auto h5 = joe.subscribe({small, {}, {"b"}});
     const std::vector<sse::message> ms{text("one"), text("two"), text("three")};
-    const std::uint64_t serialized = sse::frame::serialization_count();
+    const std::uint64_t serialized = serializations();
     std::error_code ec;
     joe.publish_batch(ms, {"a", "b"}, ec);
     REQUIRE_FALSE(ec);
@@ -1053,7 +1059,7 @@ TEST_CASE("joe: publish_batch hands each subscriber the batch at once, in order,
     CHECK(both->batches == std::vector<std::size_t>{3});
     CHECK(elsewhere->frames.empty());
     CHECK(small->frames == strings(want.begin(), want.begin() + 2));
-    CHECK(sse::frame::serialization_count() == serialized + 3); // once per message, not per subscriber
+    CHECK(serializations() == serialized + 3); // once per message, not per subscriber
     const sse::provider_stats st = joe.stats();
     CHECK(st.published == 3);
     CHECK(st.delivered == 9); // batched, plain, both; not the overflowed one

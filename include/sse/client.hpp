@@ -5,6 +5,7 @@
 #ifndef SSE_CLIENT_HPP
 #define SSE_CLIENT_HPP
 
+#include <sse/backoff.hpp>
 #include <sse/detail/http_parser.hpp>
 #include <sse/detail/proxy.hpp>
 #include <sse/detail/url.hpp>
@@ -43,13 +44,11 @@
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
-#include <ctime>
 #include <exception>
 #include <functional>
 #include <memory>
 #include <mutex>
 #include <optional>
-#include <random>
 #include <string>
 #include <string_view>
 #include <system_error>
@@ -58,19 +57,6 @@
 #include <vector>
 
 namespace sse {
-
-/// Reconnection delays (go-sse's defaults): the first wait is
-/// initial_interval, each consecutive failure multiplies it, and every wait
-/// is randomized by +/- jitter. The count and the elapsed time start again
-/// once a stream delivers an event.
-struct backoff {
-    std::chrono::milliseconds initial_interval{500}; ///< the first wait
-    double multiplier = 1.5;   ///< below 1 counts as 1 (a constant interval)
-    double jitter = 0.5;       ///< fraction of the interval; 0 or -1: none
-    std::chrono::milliseconds max_interval{0};     ///< 0: no cap
-    std::chrono::milliseconds max_elapsed_time{0}; ///< 0: no limit
-    int max_retries = 0;       ///< 0: unlimited; negative: never reconnect
-};
 
 /// The status and headers of a response, as the validator sees them.
 struct response_head {
@@ -139,87 +125,6 @@ class tls_factory {
 public:
     virtual ~tls_factory() = default;
     virtual std::unique_ptr<byte_stream> make(const asio::any_io_executor& ex) = 0;
-};
-
-/// Parses Retry-After: delta seconds or an IMF-fixdate.
-inline std::optional<std::chrono::milliseconds> parse_retry_after(std::string_view v) {
-    while (!v.empty() && v.front() == ' ') v.remove_prefix(1);
-    while (!v.empty() && v.back() == ' ') v.remove_suffix(1);
-    if (v.empty()) return std::nullopt;
-    if (v.find_first_not_of("0123456789") == std::string_view::npos) {
-        if (v.size() > 9) return std::chrono::hours(24 * 365); // absurdly long: a year
-        return std::chrono::seconds(std::stoll(std::string(v)));
-    }
-    // e.g. "Sun, 06 Nov 1994 08:49:37 GMT"
-    std::tm tm{};
-    char month[4] = {};
-    int day = 0, year = 0, h = 0, m = 0, s = 0;
-    if (std::sscanf(std::string(v).c_str(), "%*3s, %d %3s %d %d:%d:%d GMT", &day, month, &year, &h, &m, &s) != 6)
-        return std::nullopt;
-    static constexpr std::string_view months = "JanFebMarAprMayJunJulAugSepOctNovDec";
-    const std::size_t mi = months.find(month);
-    if (mi == std::string_view::npos || mi % 3 != 0) return std::nullopt;
-    tm.tm_year = year - 1900;
-    tm.tm_mon = static_cast<int>(mi / 3);
-    tm.tm_mday = day;
-    tm.tm_hour = h;
-    tm.tm_min = m;
-    tm.tm_sec = s;
-    const std::time_t at = timegm(&tm);
-    const std::time_t now = std::time(nullptr);
-    return std::chrono::seconds(at > now ? at - now : 0);
-}
-
-/// The delays of consecutive reconnection attempts.
-class backoff_state {
-public:
-    explicit backoff_state(const backoff& b) : cfg_(b), interval_(b.initial_interval), rng_(std::random_device{}()) {
-        start_ = std::chrono::steady_clock::now();
-    }
-
-    /// A stream made progress: count and elapsed time start again.
-    void reset() {
-        retries_ = 0;
-        interval_ = base_ ? *base_ : cfg_.initial_interval;
-        start_ = std::chrono::steady_clock::now();
-    }
-
-    /// The server's `retry:` becomes the base interval.
-    void set_base(std::chrono::milliseconds ms) {
-        base_ = std::max(ms, std::chrono::milliseconds(1));
-        interval_ = *base_;
-    }
-
-    /// The next delay, or nothing when retries are off or used up.
-    std::optional<std::chrono::milliseconds> next() {
-        if (cfg_.max_retries < 0) return std::nullopt;
-        if (cfg_.max_retries > 0 && retries_ >= cfg_.max_retries) return std::nullopt;
-        ++retries_;
-        double d = static_cast<double>(interval_.count());
-        if (cfg_.jitter > 0 && cfg_.jitter < 1) {
-            std::uniform_real_distribution<double> dist(d * (1 - cfg_.jitter), d * (1 + cfg_.jitter));
-            d = dist(rng_);
-        }
-        auto delay = std::chrono::milliseconds(static_cast<long long>(d));
-        if (cfg_.max_interval.count() > 0) delay = std::min(delay, cfg_.max_interval);
-        const double grown = static_cast<double>(interval_.count()) * std::max(1.0, cfg_.multiplier);
-        interval_ = std::chrono::milliseconds(static_cast<long long>(std::min(grown, 1e12)));
-        if (cfg_.max_interval.count() > 0) interval_ = std::min(interval_, cfg_.max_interval);
-        if (cfg_.max_elapsed_time.count() > 0 &&
-            std::chrono::steady_clock::now() - start_ + delay > cfg_.max_elapsed_time)
-            return std::nullopt;
-        return delay;
-    }
-
-    int retries() const noexcept { return retries_; }
-
-private:
-    backoff cfg_;
-    std::chrono::milliseconds interval_;
-    std::optional<std::chrono::milliseconds> base_;
-    int retries_ = 0;
-    std::chrono::steady_clock::time_point start_;
-    std::mt19937_64 rng_;
 };
 
 struct callback_entry {
@@ -429,7 +334,180 @@ inline std::string build_request(const std::string& method, const url& u, const 
     return out;
 }
 
-// One attempt: connect (following redirects), validate, read the stream to its end.
+// An attempt ended by an I/O error: the watchdog's timeout wins over the
+// error it caused.
+inline attempt_result io_failure(connection_state& s, std::error_code e) {
+    s.disarm_watchdog();
+    if (s.timed_out) e = error::timeout;
+    return attempt_result{attempt_result::retry, e};
+}
+
+// Step 1: the proxy for `u`, if any (chosen per URL: a redirect may leave it or need it).
+inline std::optional<url> choose_proxy(connection_state& s, const url& u, std::error_code& ec) {
+    ec.clear();
+    if (!s.cfg.proxy.empty()) return parse_proxy_url(s.cfg.proxy, ec);
+    if (s.cfg.proxy_from_environment) return proxy_from(s.env, u, ec);
+    return std::nullopt;
+}
+
+// Step 2, through a proxy to an https origin: a CONNECT tunnel, before TLS.
+// Nothing if the tunnel is open, else how the attempt ends.
+inline asio::awaitable<std::optional<attempt_result>> open_tunnel(connection_state& s, byte_stream& stream, const url& u,
+                                                                  const std::string& proxy_auth, std::vector<char>& buf) {
+    const std::string connect = connect_request(u, proxy_auth);
+    auto [tw, tn] = co_await asio::async_write(stream.socket(), asio::buffer(connect), nothrow_awaitable);
+    (void)tn;
+    if (tw) co_return io_failure(s, tw);
+    http_parser tp(http_parser::kind::response, s.cfg.max_head_bytes, 0);
+    tp.pause_after_head = true;
+    auto tr = http_parser::result::need_more;
+    std::size_t got = 0, used = 0;
+    while (tr == http_parser::result::need_more) {
+        auto [rdec, n] = co_await stream.socket().async_read_some(asio::buffer(buf), nothrow_awaitable);
+        if (rdec) co_return io_failure(s, rdec == asio::error::eof ? std::error_code(error::bad_response) : rdec);
+        got = n;
+        tr = tp.feed(buf.data(), got, used);
+    }
+    if (tr == http_parser::result::failed) co_return io_failure(s, tp.error());
+    const unsigned status = tp.status_code();
+    {
+        std::lock_guard lock(s.mutex);
+        s.last_status = status;
+    }
+    if (status / 100 != 2) {
+        s.disarm_watchdog();
+        if (status == 407 || status == 401) // (some proxies, tinyproxy, answer wrong credentials with 401)
+            co_return attempt_result{attempt_result::failed, error::proxy_auth_required};
+        // (a 5xx may pass: the proxy could not reach the origin now)
+        co_return attempt_result{status >= 500 ? attempt_result::retry : attempt_result::failed, error::proxy_refused};
+    }
+    if (used != got) co_return io_failure(s, error::bad_response); // the tunnel spoke before TLS did
+    co_return std::nullopt;
+}
+
+// Step 3's result: the response head parsed (the parser paused after it),
+// with the bytes read so far in the buffer, or how the attempt ends.
+struct head_result {
+    std::unique_ptr<http_parser> parser;
+    std::size_t have = 0; // bytes in the buffer
+    std::size_t used = 0; // of which the head took
+    std::optional<attempt_result> end{};
+};
+
+// Step 3: reads the response head.
+inline asio::awaitable<head_result> read_head(connection_state& s, byte_stream& stream, std::vector<char>& buf,
+                                              bool head_request) {
+    head_result h;
+    h.parser = std::make_unique<http_parser>(http_parser::kind::response, s.cfg.max_head_bytes, 0);
+    h.parser->pause_after_head = true;
+    if (head_request) h.parser->expect_no_body();
+    auto r = http_parser::result::need_more;
+    while (r == http_parser::result::need_more) {
+        auto [rdec, n] = co_await stream.read_some(asio::buffer(buf));
+        s.last_read = std::chrono::steady_clock::now();
+        if (rdec) {
+            h.end = io_failure(s, rdec == asio::error::eof ? std::error_code(error::bad_response) : rdec);
+            co_return h;
+        }
+        h.have = n;
+        r = h.parser->feed(buf.data(), h.have, h.used);
+    }
+    s.disarm_watchdog();
+    if (r == http_parser::result::failed) h.end = attempt_result{attempt_result::retry, h.parser->error()};
+    co_return h;
+}
+
+// Step 4, for a redirect: where to go next (`u`, `method`, `body` and
+// `headers` updated), or how the attempt ends.
+inline std::optional<attempt_result> follow_redirect(const connection_state& s, const response_head& head, int redirects,
+                                                     url& u, std::string& method, std::string& body,
+                                                     std::vector<header>& headers) {
+    if (redirects >= s.cfg.max_redirects) return attempt_result{attempt_result::failed, error::too_many_redirects};
+    std::error_code lec;
+    url next = resolve_location(u, head.header_value("Location"), lec);
+    if (lec) return attempt_result{attempt_result::failed, lec};
+    if (head.status == 303 || ((head.status == 301 || head.status == 302) && method == "POST")) {
+        method = "GET";
+        body.clear();
+    }
+    if (next.host != u.host || next.port != u.port || next.tls != u.tls) // credentials stay home
+        std::erase_if(headers, [](const header& h) { return iequals(h.name, "Authorization") || iequals(h.name, "Cookie"); });
+    u = std::move(next);
+    return std::nullopt;
+}
+
+// Step 5: the stream. Body bytes (de-chunked by llhttp) go to the event
+// parser, which starts clean (an attempt that failed mid-line leaves nothing
+// behind), until the body, the connection or the parser ends.
+inline asio::awaitable<attempt_result> stream_body(connection_state& s, byte_stream& stream, http_parser& hp,
+                                                   std::vector<char>& buf, std::size_t have, std::size_t used) {
+    s.events.finish();
+    attempt_result result;
+    std::error_code parse_error;
+    hp.on_body_data = [&](std::string_view bytes) {
+        if (parse_error || s.callback_error) return;
+        try {
+            s.events.feed(bytes, [&](const event_view& ev) {
+                result.progress = true;
+                s.dispatch(ev);
+            }, parse_error);
+        } catch (...) {
+            s.callback_error = std::current_exception(); // never through llhttp's C frames
+        }
+    };
+    auto after_feed = [&]() -> std::optional<attempt_result> {
+        if (s.callback_error) std::rethrow_exception(std::exchange(s.callback_error, nullptr));
+        {
+            std::lock_guard lock(s.mutex);
+            s.last_id.assign(s.events.last_event_id());
+        }
+        if (parse_error) return attempt_result{attempt_result::failed, parse_error};
+        return std::nullopt;
+    };
+    std::size_t offset = used;
+    bool first = true; // feed once even without bytes: an empty body is complete at once
+    s.last_read = std::chrono::steady_clock::now();
+    s.arm_watchdog(std::nullopt, s.cfg.idle_timeout);
+    while (true) {
+        while (offset < have || std::exchange(first, false)) {
+            const auto r = hp.feed(buf.data() + offset, have - offset, used);
+            offset += used;
+            if (auto stop = after_feed()) {
+                s.disarm_watchdog();
+                co_return *stop;
+            }
+            if (r == http_parser::result::failed) {
+                s.disarm_watchdog();
+                co_return attempt_result{attempt_result::retry, hp.error(), std::nullopt, result.progress};
+            }
+            if (r == http_parser::result::complete) { // the body's length was known and is done
+                s.disarm_watchdog();
+                s.events.finish();
+                result.ec = error::stream_ended;
+                co_return result;
+            }
+            if (used == 0) break;
+        }
+        auto [rdec, n] = co_await stream.read_some(asio::buffer(buf));
+        s.last_read = std::chrono::steady_clock::now();
+        if (rdec) {
+            s.disarm_watchdog();
+            s.events.finish();
+            if (rdec == asio::error::eof && hp.finish() == http_parser::result::complete) {
+                result.ec = error::stream_ended; // a clean end
+                co_return result;
+            }
+            result.ec = s.timed_out ? std::error_code(error::timeout)
+                                    : (rdec == asio::error::eof ? std::error_code(error::bad_response) : rdec);
+            co_return result;
+        }
+        have = n;
+        offset = 0;
+    }
+}
+
+// One attempt: connect (through a proxy, following redirects), send the
+// request, read and judge the head, then stream the body to its end.
 inline asio::awaitable<attempt_result> run_attempt(std::shared_ptr<connection_state> st) {
     connection_state& s = *st;
     std::error_code ec;
@@ -456,17 +534,9 @@ inline asio::awaitable<attempt_result> run_attempt(std::shared_ptr<connection_st
         std::optional<connection_state::time_point> deadline;
         if (s.cfg.connect_timeout.count() > 0) deadline = std::chrono::steady_clock::now() + s.cfg.connect_timeout;
         s.arm_watchdog(deadline, std::chrono::milliseconds(0));
-        auto fail_io = [&](std::error_code e) {
-            s.disarm_watchdog();
-            if (s.timed_out) e = error::timeout;
-            return attempt_result{attempt_result::retry, e};
-        };
 
-        // Through a proxy? (chosen per URL: a redirect may leave it or need it)
-        std::optional<url> proxy;
         std::error_code pec;
-        if (!s.cfg.proxy.empty()) proxy = parse_proxy_url(s.cfg.proxy, pec);
-        else if (s.cfg.proxy_from_environment) proxy = proxy_from(s.env, u, pec);
+        const std::optional<url> proxy = choose_proxy(s, u, pec);
         if (pec) {
             s.disarm_watchdog();
             co_return attempt_result{attempt_result::failed, pec};
@@ -476,70 +546,28 @@ inline asio::awaitable<attempt_result> run_attempt(std::shared_ptr<connection_st
 
         asio::ip::tcp::resolver resolver(s.ex);
         auto [rec, endpoints] = co_await resolver.async_resolve(hop.host, hop.port, nothrow_awaitable);
-        if (rec) co_return fail_io(rec);
-        if (s.cancelled) co_return fail_io(asio::error::operation_aborted); // closing the socket doesn't stop a resolve
+        if (rec) co_return io_failure(s, rec);
+        if (s.cancelled) co_return io_failure(s, asio::error::operation_aborted); // closing the socket doesn't stop a resolve
         auto [cec, ep] = co_await asio::async_connect(stream.socket(), endpoints, nothrow_awaitable);
         (void)ep;
-        if (cec) co_return fail_io(cec);
-        if (proxy && u.tls) { // a tunnel to the origin, then TLS through it
-            const std::string connect = connect_request(u, proxy_auth);
-            auto [tw, tn] = co_await asio::async_write(stream.socket(), asio::buffer(connect), nothrow_awaitable);
-            (void)tn;
-            if (tw) co_return fail_io(tw);
-            http_parser tp(http_parser::kind::response, s.cfg.max_head_bytes, 0);
-            tp.pause_after_head = true;
-            auto tr = http_parser::result::need_more;
-            std::size_t got = 0, used = 0;
-            while (tr == http_parser::result::need_more) {
-                auto [rdec, n] = co_await stream.socket().async_read_some(asio::buffer(buf), nothrow_awaitable);
-                if (rdec) co_return fail_io(rdec == asio::error::eof ? std::error_code(error::bad_response) : rdec);
-                got = n;
-                tr = tp.feed(buf.data(), got, used);
-            }
-            if (tr == http_parser::result::failed) co_return fail_io(tp.error());
-            const unsigned status = tp.status_code();
-            {
-                std::lock_guard lock(s.mutex);
-                s.last_status = status;
-            }
-            if (status / 100 != 2) {
-                s.disarm_watchdog();
-                if (status == 407 || status == 401) // (some proxies, tinyproxy, answer wrong credentials with 401)
-                    co_return attempt_result{attempt_result::failed, error::proxy_auth_required};
-                // (a 5xx may pass: the proxy could not reach the origin now)
-                co_return attempt_result{status >= 500 ? attempt_result::retry : attempt_result::failed,
-                                         error::proxy_refused};
-            }
-            if (used != got) co_return fail_io(error::bad_response); // the tunnel spoke before TLS did
-        }
+        if (cec) co_return io_failure(s, cec);
+        if (proxy && u.tls)
+            if (auto end = co_await open_tunnel(s, stream, u, proxy_auth, buf)) co_return *end;
         if (auto hec = co_await stream.handshake(u.host)) {
             if (stream.permanent(hec)) {
                 s.disarm_watchdog();
                 co_return attempt_result{attempt_result::failed, hec};
             }
-            co_return fail_io(hec);
+            co_return io_failure(s, hec);
         }
         const std::string out = build_request(method, u, headers, body, proxy && !u.tls, proxy && !u.tls ? proxy_auth : "");
-        if (auto wec = co_await stream.write(asio::buffer(out))) co_return fail_io(wec);
+        if (auto wec = co_await stream.write(asio::buffer(out))) co_return io_failure(s, wec);
         s.last_read = std::chrono::steady_clock::now();
         s.arm_watchdog(deadline, s.cfg.idle_timeout);
 
-        auto hp = std::make_unique<http_parser>(http_parser::kind::response, s.cfg.max_head_bytes, 0);
-        hp->pause_after_head = true;
-        if (method == "HEAD") hp->expect_no_body();
-        std::size_t have = 0, used = 0;
-        auto r = http_parser::result::need_more;
-        while (r == http_parser::result::need_more) {
-            auto [rdec, n] = co_await stream.read_some(asio::buffer(buf));
-            s.last_read = std::chrono::steady_clock::now();
-            if (rdec) co_return fail_io(rdec == asio::error::eof ? std::error_code(error::bad_response) : rdec);
-            have = n;
-            r = hp->feed(buf.data(), have, used);
-        }
-        s.disarm_watchdog();
-        if (r == http_parser::result::failed) co_return attempt_result{attempt_result::retry, hp->error()};
-
-        response_head head{hp->status_code(), hp->response_headers()};
+        head_result h = co_await read_head(s, stream, buf, method == "HEAD");
+        if (h.end) co_return *h.end;
+        response_head head{h.parser->status_code(), h.parser->response_headers()};
         {
             std::lock_guard lock(s.mutex);
             s.last_status = head.status;
@@ -547,18 +575,7 @@ inline asio::awaitable<attempt_result> run_attempt(std::shared_ptr<connection_st
         if (proxy && !u.tls && head.status == 407)
             co_return attempt_result{attempt_result::failed, error::proxy_auth_required};
         if (is_redirect(head.status) && !head.header_value("Location").empty()) {
-            if (redirects >= s.cfg.max_redirects)
-                co_return attempt_result{attempt_result::failed, error::too_many_redirects};
-            std::error_code lec;
-            url next = resolve_location(u, head.header_value("Location"), lec);
-            if (lec) co_return attempt_result{attempt_result::failed, lec};
-            if (head.status == 303 || ((head.status == 301 || head.status == 302) && method == "POST")) {
-                method = "GET";
-                body.clear();
-            }
-            if (next.host != u.host || next.port != u.port || next.tls != u.tls) // credentials stay home
-                std::erase_if(headers, [](const header& h) { return iequals(h.name, "Authorization") || iequals(h.name, "Cookie"); });
-            u = std::move(next);
+            if (auto end = follow_redirect(s, head, redirects, u, method, body, headers)) co_return *end;
             std::error_code ignored;
             stream.socket().close(ignored);
             continue;
@@ -569,72 +586,7 @@ inline asio::awaitable<attempt_result> run_attempt(std::shared_ptr<connection_st
                                      parse_retry_after(head.header_value("Retry-After"))};
         if (auto vec = s.cfg.validator ? s.cfg.validator(head) : default_validator(head))
             co_return attempt_result{attempt_result::failed, vec};
-
-        // The stream: body bytes (de-chunked by llhttp) go to the event parser, which starts
-        // clean (an attempt that failed mid-line leaves nothing behind).
-        s.events.finish();
-        attempt_result result;
-        std::error_code parse_error;
-        hp->on_body_data = [&](std::string_view bytes) {
-            if (parse_error || s.callback_error) return;
-            try {
-                s.events.feed(bytes, [&](const event_view& ev) {
-                    result.progress = true;
-                    s.dispatch(ev);
-                }, parse_error);
-            } catch (...) {
-                s.callback_error = std::current_exception(); // never through llhttp's C frames
-            }
-        };
-        auto after_feed = [&]() -> std::optional<attempt_result> {
-            if (s.callback_error) std::rethrow_exception(std::exchange(s.callback_error, nullptr));
-            {
-                std::lock_guard lock(s.mutex);
-                s.last_id.assign(s.events.last_event_id());
-            }
-            if (parse_error) return attempt_result{attempt_result::failed, parse_error};
-            return std::nullopt;
-        };
-        std::size_t offset = used;
-        bool first = true; // feed once even without bytes: an empty body is complete at once
-        s.last_read = std::chrono::steady_clock::now();
-        s.arm_watchdog(std::nullopt, s.cfg.idle_timeout);
-        while (true) {
-            while (offset < have || std::exchange(first, false)) {
-                r = hp->feed(buf.data() + offset, have - offset, used);
-                offset += used;
-                if (auto stop = after_feed()) {
-                    s.disarm_watchdog();
-                    co_return *stop;
-                }
-                if (r == http_parser::result::failed) {
-                    s.disarm_watchdog();
-                    co_return attempt_result{attempt_result::retry, hp->error(), std::nullopt, result.progress};
-                }
-                if (r == http_parser::result::complete) { // the body's length was known and is done
-                    s.disarm_watchdog();
-                    s.events.finish();
-                    result.ec = error::stream_ended;
-                    co_return result;
-                }
-                if (used == 0) break;
-            }
-            auto [rdec, n] = co_await stream.read_some(asio::buffer(buf));
-            s.last_read = std::chrono::steady_clock::now();
-            if (rdec) {
-                s.disarm_watchdog();
-                s.events.finish();
-                if (rdec == asio::error::eof && hp->finish() == http_parser::result::complete) {
-                    result.ec = error::stream_ended; // a clean end
-                    co_return result;
-                }
-                result.ec = s.timed_out ? std::error_code(error::timeout)
-                                        : (rdec == asio::error::eof ? std::error_code(error::bad_response) : rdec);
-                co_return result;
-            }
-            have = n;
-            offset = 0;
-        }
+        co_return co_await stream_body(s, stream, *h.parser, buf, h.have, h.used);
     }
 }
 

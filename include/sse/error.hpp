@@ -52,7 +52,7 @@ enum class error {
 };
 
 /// The category of sse::error; its name() is "sse".
-SSE_DECL const std::error_category& error_category() noexcept;
+const std::error_category& error_category() noexcept;
 
 /// Makes an error_code of the sse category (found by ADL).
 inline std::error_code make_error_code(error e) noexcept {
@@ -61,9 +61,9 @@ inline std::error_code make_error_code(error e) noexcept {
 
 namespace detail {
 /// Throws std::system_error for `ec` with `what` as the detail text.
-[[noreturn]] SSE_DECL void throw_error(std::error_code ec, const char* what);
-[[noreturn]] SSE_DECL void throw_error(std::error_code ec, const std::string& what);
-[[noreturn]] SSE_DECL void throw_error(std::error_code ec);
+[[noreturn]] void throw_error(std::error_code ec, const char* what);
+[[noreturn]] void throw_error(std::error_code ec, const std::string& what);
+[[noreturn]] void throw_error(std::error_code ec);
 } // namespace detail
 
 } // namespace sse
@@ -72,8 +72,6 @@ namespace detail {
 template <>
 struct std::is_error_code_enum<sse::error> : std::true_type {};
 
-#ifdef SSE_HEADER_ONLY
 #include <sse/impl/error.ipp>
-#endif
 
 #endif

@@ -28,16 +28,6 @@
 
 namespace sse {
 
-/// Counters a server can expose.
-struct provider_stats {
-    std::size_t subscribers = 0;   ///< live subscriptions
-    std::uint64_t published = 0;   ///< messages published
-    std::uint64_t delivered = 0;   ///< frames queued to subscribers live
-    std::uint64_t overflows = 0;   ///< subscriptions dropped because their sink overflowed
-    std::uint64_t replayed = 0;    ///< frames sent from the replayer's history
-    std::uint64_t gaps = 0;        ///< subscribers whose Last-Event-ID the history could not reach
-};
-
 namespace detail {
 
 struct string_hash {
@@ -193,7 +183,9 @@ public:
         if (!can_publish(topics, ec)) return;
         detail::joe_state& st = *state_;
         frame f;
-        if (!has_history()) f = frame(m); // serialize outside the lock
+        // Without history, serialize before taking the lock; a replayer
+        // assigns the id, so with one the message is serialized under it.
+        if (!has_history()) f = frame(m);
         std::lock_guard lock(st.mutex);
         if (st.closed) {
             ec = error::provider_closed;
@@ -319,7 +311,7 @@ public:
         for (const std::string& t : sub.topics) {
             auto it = st.topics.find(std::string_view(t));
             if (it == st.topics.end()) it = st.topics.emplace(t, std::vector<detail::joe_state::subscriber*>()).first;
-            else if (std::ranges::any_of(s->slots, [&](const detail::joe_state::slot& sl) { return sl.topic == &*it; }))
+            else if (std::any_of(s->slots.begin(), s->slots.end(), [&](const detail::joe_state::slot& sl) { return sl.topic == &*it; }))
                 continue; // topic listed twice (look in its own few slots, not in the topic's long list)
             s->slots.push_back({&*it, it->second.size()});
             it->second.push_back(s.get());
@@ -342,24 +334,7 @@ public:
     /// closed with provider_closed. `ec` is provider_closed if it already was.
     void shutdown(std::error_code& ec) {
         ec.clear();
-        if (!state_) {
-            ec = error::provider_closed;
-            return;
-        }
-        std::vector<std::shared_ptr<sink>> sinks;
-        {
-            std::lock_guard lock(state_->mutex);
-            if (state_->closed) {
-                ec = error::provider_closed;
-                return;
-            }
-            state_->closed = true;
-            sinks.reserve(state_->subscribers.size());
-            for (auto& [id, s] : state_->subscribers) sinks.push_back(std::move(s->out));
-            state_->subscribers.clear();
-            state_->topics.clear();
-        }
-        for (const auto& s : sinks) s->close(error::provider_closed);
+        if (!state_ || !end_subscriptions(error::provider_closed, true)) ec = error::provider_closed;
     }
 
     /// Ends every current subscription, closing each live sink with
@@ -367,16 +342,7 @@ public:
     /// joe that lose track of their source and want their clients to come
     /// back and replay.
     void close_subscribers(std::error_code reason) {
-        if (!state_) return;
-        std::vector<std::shared_ptr<sink>> sinks;
-        {
-            std::lock_guard lock(state_->mutex);
-            sinks.reserve(state_->subscribers.size());
-            for (auto& [id, s] : state_->subscribers) sinks.push_back(std::move(s->out));
-            state_->subscribers.clear();
-            state_->topics.clear();
-        }
-        for (const auto& s : sinks) s->close(reason);
+        if (state_) end_subscriptions(reason, false);
     }
 
     /// Like shutdown(ec); a second call does nothing.
@@ -399,6 +365,25 @@ private:
     static constexpr const char* publish_what = "sse::joe::publish";
 
     bool has_history() const noexcept { return state_->history != nullptr; }
+
+    // Drops every subscription and closes its sink with `reason` (outside the
+    // lock); with `close_joe`, also closes joe. False if joe was closed already.
+    bool end_subscriptions(std::error_code reason, bool close_joe) {
+        std::vector<std::shared_ptr<sink>> sinks;
+        {
+            std::lock_guard lock(state_->mutex);
+            if (close_joe) {
+                if (state_->closed) return false;
+                state_->closed = true;
+            }
+            sinks.reserve(state_->subscribers.size());
+            for (auto& [id, s] : state_->subscribers) sinks.push_back(std::move(s->out));
+            state_->subscribers.clear();
+            state_->topics.clear();
+        }
+        for (const auto& s : sinks) s->close(reason);
+        return true;
+    }
 
     // The checks before the lock: topics given, not moved from.
     bool can_publish(topic_list topics, std::error_code& ec) const noexcept {

@@ -82,7 +82,7 @@ public:
     }
 
     /// The data lines joined by LF: what a client receives as the event's data.
-    SSE_DECL std::string data() const;
+    std::string data() const;
 
     /// Removes every data and comment line (id, type and retry stay).
     void clear_lines() noexcept {
@@ -96,15 +96,15 @@ public:
     }
 
     /// The exact number of bytes write_to appends.
-    SSE_DECL std::size_t serialized_size() const noexcept;
+    std::size_t serialized_size() const noexcept;
 
     /// Appends the serialized message to `out`: one size computation, one
     /// resize, then straight copies (no allocation per line).
-    SSE_DECL void write_to(std::string& out) const;
+    void write_to(std::string& out) const;
 
     /// Writes the serialized message to `out`, which must have room for
     /// serialized_size() bytes. Returns the number of bytes written.
-    SSE_DECL std::size_t write_to(char* out) const noexcept;
+    std::size_t write_to(char* out) const noexcept;
 
     /// The serialized message.
     std::string to_string() const {
@@ -121,10 +121,10 @@ public:
     /// Errors: sse::error::invalid_retry (not all ASCII digits, or too big),
     /// sse::error::unexpected_end (the last line is unterminated). On error
     /// the result is an empty message.
-    SSE_DECL static message parse(std::string_view text, std::error_code& ec);
+    static message parse(std::string_view text, std::error_code& ec);
 
     /// Like parse(text, ec) but throws std::system_error naming the field.
-    SSE_DECL static message parse(std::string_view text);
+    static message parse(std::string_view text);
 
     friend bool operator==(const message& a, const message& b) noexcept {
         if (a.id != b.id || a.type != b.type || a.retry != b.retry || a.lines_.size() != b.lines_.size())
@@ -141,7 +141,7 @@ private:
         line_kind kind;
     };
 
-    SSE_DECL void append_lines(line_kind kind, std::string_view chunk);
+    void append_lines(line_kind kind, std::string_view chunk);
     void push_line(line_kind kind, std::string_view text) {
         lines_.push_back({text_.size(), text.size(), kind});
         text_.append(text);
@@ -153,8 +153,6 @@ private:
 
 } // namespace sse
 
-#ifdef SSE_HEADER_ONLY
 #include <sse/impl/message.ipp>
-#endif
 
 #endif

@@ -107,10 +107,10 @@ public:
     /// again. The last event id and reconnection time are kept, as an
     /// EventSource keeps them across reconnections. Returns whether anything
     /// incomplete was dropped. Clears a failure.
-    SSE_DECL bool finish() noexcept;
+    bool finish() noexcept;
 
     /// Back to the state of a new parser with the same options.
-    SSE_DECL void reset() noexcept;
+    void reset() noexcept;
 
     /// The error that stopped the parser, if any.
     std::error_code failure() const noexcept { return failure_; }
@@ -127,18 +127,18 @@ private:
         skipped, // an unknown field: only its size is kept
     };
 
-    SSE_DECL void feed_impl(std::string_view bytes, detail::event_callback_ref on_event, std::error_code& ec);
-    SSE_DECL bool continue_line(const char* from, const char* to, bool cut, detail::event_callback_ref& on_event);
-    SSE_DECL partial_line partial_kind(const char* from, std::size_t n) const noexcept;
-    SSE_DECL void keep_partial(const char* from, const char* to);
-    SSE_DECL void process_line(std::string_view line, bool stable, detail::event_callback_ref& on_event);
-    SSE_DECL bool process_field(std::string_view line, bool stable);
-    SSE_DECL void add_data(const char* from, const char* to, bool stable);
-    SSE_DECL std::size_t readable(std::string_view value, bool stable) const noexcept;
-    SSE_DECL bool count_field_line(std::size_t size);
-    SSE_DECL bool fits_partial(std::size_t more, bool comment);
-    SSE_DECL void dispatch(detail::event_callback_ref& on_event);
-    [[noreturn]] SSE_DECL void throw_failure(std::error_code ec) const;
+    void feed_impl(std::string_view bytes, detail::event_callback_ref on_event, std::error_code& ec);
+    bool continue_line(const char* from, const char* to, bool cut, detail::event_callback_ref& on_event);
+    partial_line partial_kind(const char* from, std::size_t n) const noexcept;
+    void keep_partial(const char* from, const char* to);
+    void process_line(std::string_view line, bool stable, detail::event_callback_ref& on_event);
+    bool process_field(std::string_view line, bool stable);
+    void add_data(const char* from, const char* to, bool stable);
+    std::size_t readable(std::string_view value, bool stable) const noexcept;
+    bool count_field_line(std::size_t size);
+    bool fits_partial(std::size_t more, bool comment);
+    void dispatch(detail::event_callback_ref& on_event);
+    [[noreturn]] void throw_failure(std::error_code ec) const;
 
     parser_options options_;
     std::function<void(std::string_view)> on_comment_;
@@ -171,8 +171,6 @@ private:
 
 } // namespace sse
 
-#ifdef SSE_HEADER_ONLY
 #include <sse/impl/parser.ipp>
-#endif
 
 #endif

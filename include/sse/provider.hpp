@@ -1,16 +1,14 @@
-// What flows between publishers, providers and subscribers: frame (one
-// serialized message, shared by every subscriber), sink (where a provider
-// delivers), subscription, and the `provider` and `replayer` concepts that
-// users implement to plug in their own.
+// What a provider is: the `provider` and `replayer` concepts that users
+// implement to plug in their own, the subscription a subscriber hands in,
+// topics, and the counters every provider reports. What flows through one
+// (frame, sink, delivery) is in frame.hpp.
 #ifndef SSE_PROVIDER_HPP
 #define SSE_PROVIDER_HPP
 
-#include <sse/detail/config.hpp>
-#include <sse/error.hpp>
 #include <sse/field.hpp>
+#include <sse/frame.hpp>
 #include <sse/message.hpp>
 
-#include <atomic>
 #include <concepts>
 #include <cstddef>
 #include <cstdint>
@@ -29,85 +27,14 @@ inline constexpr std::string_view default_topic = "";
 /// A list of topic names, borrowed for the duration of a call.
 using topic_list = std::span<const std::string_view>;
 
-/// The serialized bytes of one message, immutable and shared: a message
-/// published to any number of subscribers is serialized once, and every
-/// subscriber's queue holds a reference to the same bytes.
-class frame {
-public:
-    /// An empty frame.
-    frame() noexcept = default;
-
-    /// Serializes `m` (once).
-    explicit frame(const message& m) : bytes_(make(m)) {}
-
-    /// Wraps bytes that are already a serialized event stream fragment
-    /// (e.g. a heartbeat comment). They are sent as they are.
-    static frame from_bytes(std::string bytes) {
-        frame f;
-        f.bytes_ = std::make_shared<const std::string>(std::move(bytes));
-        return f;
-    }
-
-    /// The serialized bytes (empty for an empty frame); data() and size() are the same.
-    std::string_view bytes() const noexcept { return bytes_ ? std::string_view(*bytes_) : std::string_view(); }
-    const char* data() const noexcept { return bytes_ ? bytes_->data() : nullptr; }
-    std::size_t size() const noexcept { return bytes_ ? bytes_->size() : 0; }
-    bool empty() const noexcept { return size() == 0; }
-
-    /// Whether two frames share the same bytes (not just equal ones).
-    bool same_bytes(const frame& other) const noexcept { return bytes_ == other.bytes_; }
-
-    /// How many messages were serialized into frames in this process so far;
-    /// lets tests and metrics check the serialize-once rule.
-    static std::uint64_t serialization_count() noexcept { return counter().load(std::memory_order_relaxed); }
-
-private:
-    static std::atomic<std::uint64_t>& counter() noexcept {
-        static std::atomic<std::uint64_t> n{0};
-        return n;
-    }
-    static std::shared_ptr<const std::string> make(const message& m) {
-        counter().fetch_add(1, std::memory_order_relaxed);
-        auto s = std::make_shared<std::string>();
-        m.write_to(*s);
-        return s;
-    }
-
-    std::shared_ptr<const std::string> bytes_;
-};
-
-/// What a sink answers to a delivery.
-enum class delivery {
-    accepted,   ///< queued (or deliberately dropped by the sink's own policy)
-    overflowed, ///< the sink's queue is over its budget: the provider drops the subscription
-    closed,     ///< the sink is gone: the provider drops the subscription
-};
-
-/// Where a provider delivers frames for one subscriber: usually a session's
-/// bounded queue. Implementations must be thread-safe, and `send` must
-/// return at once (enqueue only, never wait on the network) and must not
-/// call back into the provider.
-class sink {
-public:
-    /// Sinks are owned through std::shared_ptr<sink>.
-    virtual ~sink() = default;
-
-    /// Queues `f` for the subscriber.
-    virtual delivery send(const frame& f) noexcept = 0;
-
-    /// Queues `frames`, in order, as consecutive sends would; on anything
-    /// but accepted the rest is not sent. Providers call it when they have
-    /// several frames at once (joe::publish_batch); a sink overrides it to
-    /// take its lock and touch its queue once per batch instead of per frame.
-    virtual delivery send_batch(std::span<const frame> frames) noexcept {
-        for (const frame& f : frames)
-            if (const delivery d = send(f); d != delivery::accepted) return d;
-        return delivery::accepted;
-    }
-
-    /// The provider ends the subscription (e.g. sse::error::provider_closed
-    /// at shutdown). Called at most once, never while a send is running.
-    virtual void close(std::error_code reason) noexcept = 0;
+/// Counters a provider reports (joe's, and each Redis node's local fan-out).
+struct provider_stats {
+    std::size_t subscribers = 0;   ///< live subscriptions
+    std::uint64_t published = 0;   ///< messages published
+    std::uint64_t delivered = 0;   ///< frames queued to subscribers live
+    std::uint64_t overflows = 0;   ///< subscriptions dropped because their sink overflowed
+    std::uint64_t replayed = 0;    ///< frames sent from the replayer's history
+    std::uint64_t gaps = 0;        ///< subscribers whose Last-Event-ID the history could not reach
 };
 
 /// One subscriber's request to a provider.

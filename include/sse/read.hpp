@@ -26,6 +26,7 @@
 #include <type_traits>
 #include <utility>
 #include <vector>
+#include <version>
 
 namespace sse {
 
@@ -116,7 +117,12 @@ private:
 /// the spec says) or at the first error, which is thrown as
 /// std::system_error or, with the error_code form, stored and iteration ends.
 template <class Source>
-class event_reader : public std::ranges::view_interface<event_reader<Source>> {
+class event_reader
+#if defined(__cpp_lib_ranges)
+    // (libc++ before 15 has no std::ranges::view_interface; range-for works without it)
+    : public std::ranges::view_interface<event_reader<Source>>
+#endif
+{
 public:
     /// An input iterator over the events; compare it with end().
     class iterator {

@@ -8,6 +8,7 @@
 
 #include <sse/error.hpp>
 #include <sse/field.hpp>
+#include <sse/frame.hpp>
 #include <sse/message.hpp>
 #include <sse/provider.hpp>
 
@@ -61,6 +62,16 @@ inline std::uint64_t time_based_first_id() noexcept {
 }
 
 namespace detail {
+
+/// The event that tells a subscriber it may have missed messages (see
+/// replayer_options::gap_event): of type `type`, its data the id it asked
+/// for (a lone empty line when it asked for none).
+inline frame gap_frame(const event_type& type, std::string_view asked) {
+    message gap;
+    gap.type = type;
+    gap.append_data(asked.empty() ? std::string_view("\n") : asked);
+    return frame(gap);
+}
 
 // The history both replayers share: a queue of frames with their ids and
 // topics, oldest first, trimmed from the front.
@@ -154,10 +165,7 @@ public:
         }
 
         if (result.gap && options_.gap_event.is_set()) {
-            message gap;
-            gap.type = options_.gap_event;
-            gap.append_data(sub.last_event_id.view().empty() ? std::string_view("\n") : sub.last_event_id.view());
-            if (!deliver(sub, frame(gap), ec)) return result;
+            if (!deliver(sub, gap_frame(options_.gap_event, sub.last_event_id.view()), ec)) return result;
         }
         for (std::size_t i = start; i < entries_.size(); ++i) {
             const entry& e = entries_[i];
@@ -199,12 +207,8 @@ private:
     }
 
     static bool deliver(const subscription& sub, const frame& f, std::error_code& ec) {
-        switch (sub.client->send(f)) {
-        case delivery::accepted: return true;
-        case delivery::overflowed: ec = error::queue_overflow; return false;
-        case delivery::closed: ec = std::make_error_code(std::errc::connection_aborted); return false;
-        }
-        return false;
+        ec = delivery_error(sub.client->send(f));
+        return !ec;
     }
 
     void pop_oldest() {

@@ -10,6 +10,7 @@
 #include <sse/field.hpp>
 #include <sse/http.hpp>
 #include <sse/joe.hpp>
+#include <sse/log.hpp>
 #include <sse/message.hpp>
 #include <sse/provider.hpp>
 #include <sse/session.hpp>
@@ -171,14 +172,7 @@ struct server_state {
     std::unordered_map<std::uint64_t, std::weak_ptr<session_type>> sessions;
     std::function<void()> on_idle; // shutdown waits for the last connection
 
-    void log(log_level level, const std::string& text) {
-        if (options.log) {
-            try {
-                options.log(level, text);
-            } catch (...) {
-            }
-        }
-    }
+    void log(log_level level, const std::string& text) noexcept { detail::log_to(options.log, level, text); }
 
     std::uint64_t track(std::function<void()> closer) {
         std::lock_guard lock(mutex);
@@ -539,7 +533,7 @@ public:
     auto async_shutdown(shutdown_options options, Token&& token) {
         return asio::async_initiate<Token, void(std::error_code)>(
             [st = st_, this](auto handler, shutdown_options opts) {
-                begin_shutdown(std::move(handler), std::move(opts));
+                this->begin_shutdown(std::move(handler), std::move(opts));
             },
             token, std::move(options));
     }

@@ -1,5 +1,5 @@
 // session<Stream>: one subscriber's event stream over any Asio async stream
-// (TCP now, TLS later): the response head, a bounded queue of shared frames
+// (TCP, or TLS through ssl.hpp): the response head, a bounded queue of shared frames
 // (detail/session_queue.hpp) drained with coalesced, gathered writes
 // (detail/flusher.hpp), heartbeats, and the overflow policy.
 // sse::upgrade turns a connection whose request someone else parsed into one.
@@ -8,7 +8,9 @@
 
 #include <sse/error.hpp>
 #include <sse/field.hpp>
+#include <sse/frame.hpp>
 #include <sse/http.hpp>
+#include <sse/log.hpp>
 #include <sse/provider.hpp>
 #include <sse/detail/flusher.hpp>
 #include <sse/detail/session_queue.hpp>
@@ -45,12 +47,6 @@ enum class overflow_policy {
     close,       ///< end the stream (the client reconnects and can replay), with a log line
     drop_oldest, ///< drop the oldest queued frames to make room
 };
-
-/// How much a log line matters.
-enum class log_level { debug, info, warning, error };
-
-/// Where the library logs; no logging library is imposed.
-using logger = std::function<void(log_level, std::string_view)>;
 
 /// Counters that sessions update; share one between many sessions (a
 /// server does) to watch them all.
@@ -467,13 +463,7 @@ private:
     void count(std::atomic<std::uint64_t> session_counters::*counter, std::uint64_t n) noexcept {
         if (n > 0 && options_.counters) (options_.counters.get()->*counter).fetch_add(n, std::memory_order_relaxed);
     }
-    void log(log_level level, const std::string& text) noexcept {
-        if (!options_.log) return;
-        try {
-            options_.log(level, text);
-        } catch (...) {
-        }
-    }
+    void log(log_level level, const std::string& text) noexcept { detail::log_to(options_.log, level, text); }
 
     // First, next to the vtable that send() goes through: with many streams, what one
     // publish touches per stream is a cache miss or two.

@@ -8,6 +8,9 @@
 #                 then moved elsewhere: every consumer below uses the moved copy (relocatable)
 #   find_package  tests/consumers/find_package: find_package(sse CONFIG REQUIRED) + sse::sse;
 #                 parses, serializes, runs an sse::server and reads a published event back
+#   components    tests/consumers/components: find_package(sse COMPONENTS tls redis) builds and runs
+#                 against sse::tls and sse::redis; with hiredis hidden, COMPONENTS redis fails naming
+#                 it; pkg-config knows sse-tls and sse-redis
 #   pkg-config    `pkg-config --cflags --libs sse` compiles and links tests/consumers/pkg_config
 #   fetchcontent  tests/consumers/fetchcontent: FetchContent_Declare(sse SOURCE_DIR <checkout>);
 #                 builds and runs; none of sse's tests, examples or benchmarks is a target, none is
@@ -172,7 +175,7 @@ check_install() {
     ok "CMake package in share/cmake/sse, sse.pc in share/pkgconfig"
     while read -r f; do
         case "$f" in
-            include/sse/* | share/cmake/sse/* | share/pkgconfig/sse.pc) ;;
+            include/sse/* | share/cmake/sse/* | share/pkgconfig/sse.pc | share/pkgconfig/sse-tls.pc | share/pkgconfig/sse-redis.pc) ;;
             *) stray+=("$f") ;;
         esac
     done < <(cd "$prefix" && find . -type f | sed 's|^\./||')
@@ -194,6 +197,30 @@ check_find_package() {
     [[ "$out" =~ ^sse\ ${version//./\\.}:\ parser,\ message,\ server\ on\ 127\.0\.0\.1:[0-9]+:\ OK$ ]] ||
         die "unexpected output: $out"
     ok "app runs: $out"
+}
+
+check_components() {
+    local build="$scratch/components" out
+    t cmake -S "$here/components" -B "$build" "${generator[@]}" "${launcher[@]}" "${common[@]}" \
+        -DCMAKE_PREFIX_PATH="$prefix" -DSSE_CONSUMER_COMPONENTS="tls;redis" >"$scratch/logs/comp-configure.txt" 2>&1 ||
+        die "find_package(sse COMPONENTS tls redis) failed: $(tail -n 5 "$scratch/logs/comp-configure.txt")"
+    t cmake --build "$build" -j "$jobs"
+    out="$(t "$build/tls_app") $(t "$build/redis_app")"
+    [[ "$out" == "tls: OK redis: OK" ]] || die "unexpected output: $out"
+    ok "find_package(sse COMPONENTS tls redis): sse::tls and sse::redis build and run"
+    # hiredis hidden: the redis component is required, so find_package must fail and say why.
+    if t cmake -S "$here/components" -B "$scratch/components-nohiredis" "${generator[@]}" "${common[@]}" \
+        -DCMAKE_PREFIX_PATH="$prefix" -DSSE_CONSUMER_COMPONENTS=redis -DCMAKE_DISABLE_FIND_PACKAGE_hiredis=ON \
+        >"$scratch/logs/comp-nohiredis.txt" 2>&1; then
+        die "find_package(sse COMPONENTS redis) passed without hiredis"
+    fi
+    grep -q "Component redis needs hiredis" "$scratch/logs/comp-nohiredis.txt" ||
+        die "find_package(sse COMPONENTS redis) failed without naming hiredis: $(tail -n 5 "$scratch/logs/comp-nohiredis.txt")"
+    ok "without hiredis, find_package(sse COMPONENTS redis) fails: component redis needs hiredis"
+    # pkg-config: one file per component.
+    PKG_CONFIG_PATH="$(dirname "$(find "$prefix" -name sse.pc | head -n 1)")" \
+        pkg-config --exists sse-tls sse-redis || die "pkg-config sse-tls / sse-redis not found"
+    ok "pkg-config: sse-tls and sse-redis"
 }
 
 check_pkg_config() {
@@ -329,6 +356,7 @@ check_docs() {
 echo "consumers: sse $version from $repo, scratch ${scratch}"
 check "install: cmake --install to a prefix" check_install
 check "find_package: find_package(sse CONFIG REQUIRED) + sse::sse builds and runs" check_find_package
+check "components: find_package(sse COMPONENTS tls redis), and a clear failure without hiredis" check_components
 check "pkg-config: pkg-config --cflags --libs sse builds and runs" check_pkg_config
 check "fetchcontent: FetchContent(SOURCE_DIR) builds and runs without sse's tests" check_fetchcontent
 check "add_subdirectory: configures without sse's tests" check_add_subdirectory

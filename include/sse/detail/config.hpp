@@ -1,14 +1,9 @@
-// Build configuration shared by every header: header-only by default, or
-// compiled once when SSE_SEPARATE_COMPILATION is defined (see <sse/src.hpp>).
+// Compiler switches shared by the headers. The library is header-only, with
+// no compiled mode: the out-of-line definitions in impl/*.ipp are `inline`
+// (what costs compile time is the Asio templates, which a compiled mode
+// could not take out; see docs/architecture.md).
 #ifndef SSE_DETAIL_CONFIG_HPP
 #define SSE_DETAIL_CONFIG_HPP
-
-#if defined(SSE_SEPARATE_COMPILATION)
-#define SSE_DECL
-#else
-#define SSE_HEADER_ONLY 1
-#define SSE_DECL inline
-#endif
 
 // Asio before 1.24 enables co_await on clang only for the Coroutines TS;
 // clang with C++20 coroutines and <coroutine> works too (the client needs it).

@@ -1,4 +1,5 @@
-// Line and field helpers shared by message::parse and the stream parser.
+// Line and field helpers shared by message::parse and the stream parser:
+// finding line ends, splitting a text into lines, telling a field.
 #ifndef SSE_DETAIL_LINE_HPP
 #define SSE_DETAIL_LINE_HPP
 
@@ -112,48 +113,34 @@ private:
     std::size_t pos_ = 0;
 };
 
-/// A non-empty line split into name and value (WHATWG "process the field").
-struct field {
-    bool is_comment;        // the line starts with ':'
-    std::string_view name;  // before the first ':' (the whole line if none)
-    std::string_view value; // after the first ':', one leading space removed
-};
-
-inline field split_field(std::string_view line) noexcept {
-    const void* c = line.empty() ? nullptr : std::memchr(line.data(), ':', line.size());
-    if (c == nullptr) return {false, line, {}};
-    const std::size_t colon = static_cast<std::size_t>(static_cast<const char*>(c) - line.data());
-    std::string_view value = line.substr(colon + 1);
-    if (!value.empty() && value.front() == ' ') value.remove_prefix(1);
-    return {colon == 0, line.substr(0, colon), value};
-}
-
-/// Like split_field for a line that is not a comment, but looks for the colon
-/// only where a known field name could end: a name longer than five bytes
-/// is unknown anyway, so long lines cost no scan.
-inline field split_known_field(std::string_view line) noexcept {
-    const std::size_t n = line.size() < 6 ? line.size() : 6;
-    for (std::size_t i = 0; i < n; ++i)
-        if (line[i] == ':') {
-            std::string_view value = line.substr(i + 1);
-            if (!value.empty() && value.front() == ' ') value.remove_prefix(1);
-            return {false, line.substr(0, i), value};
-        }
-    if (line.size() <= 5) return {false, line, {}};
-    return {false, {}, {}}; // a name of six bytes or more: not a field we know
-}
-
 enum class field_name : unsigned char { unknown, data, event, id, retry };
 
-/// Field names are case-sensitive and never trimmed.
-inline field_name classify(std::string_view name) noexcept {
-    switch (name.size()) {
-    case 2: return (name[0] == 'i' && name[1] == 'd') ? field_name::id : field_name::unknown;
-    case 4: return std::memcmp(name.data(), "data", 4) == 0 ? field_name::data : field_name::unknown;
-    case 5:
-        if (std::memcmp(name.data(), "event", 5) == 0) return field_name::event;
-        if (std::memcmp(name.data(), "retry", 5) == 0) return field_name::retry;
-        return field_name::unknown;
+// The field a line that is not a comment names, told from its first bytes
+// (names are case-sensitive, never trimmed, and end at the first colon), and
+// its value: after the colon, one leading space removed; empty without colon.
+template <std::size_t K>
+inline field_name named_field(std::string_view line, const char (&name)[K], field_name f,
+                              std::string_view& value) noexcept {
+    constexpr std::size_t k = K - 1;
+    if (line.size() < k || std::memcmp(line.data(), name, k) != 0) return field_name::unknown;
+    if (line.size() == k) {
+        value = {};
+        return f;
+    }
+    if (line[k] != ':') return field_name::unknown;
+    const std::size_t skip = k + 1 + (line.size() > k + 1 && line[k + 1] == ' '); // one leading space goes
+    value = std::string_view(line.data() + skip, line.size() - skip);
+    return f;
+}
+
+// The one field splitter, for the stream parser and message::parse alike.
+// `line` is not empty and not a comment.
+inline field_name known_field(std::string_view line, std::string_view& value) noexcept {
+    switch (line.front()) {
+    case 'd': return named_field(line, "data", field_name::data, value);
+    case 'i': return named_field(line, "id", field_name::id, value);
+    case 'e': return named_field(line, "event", field_name::event, value);
+    case 'r': return named_field(line, "retry", field_name::retry, value);
     default: return field_name::unknown;
     }
 }

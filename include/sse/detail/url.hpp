@@ -1,9 +1,11 @@
-// Just enough URL handling for the client: http and https URLs, and the
-// Location of a redirect resolved against the URL that answered it.
+// Just enough URL handling for the client (http and https URLs, and the
+// Location of a redirect resolved against the URL that answered it) and the
+// authority part (host, port, [IPv6]) that redis:// URLs share with them.
 #ifndef SSE_DETAIL_URL_HPP
 #define SSE_DETAIL_URL_HPP
 
 #include <sse/error.hpp>
+#include <sse/http.hpp>
 
 #include <string>
 #include <string_view>
@@ -27,14 +29,31 @@ struct url {
     std::string to_string() const { return (tls ? "https://" : "http://") + authority() + target; }
 };
 
+// Whether `s` starts with `prefix`, ASCII case-insensitively.
 inline bool iequals_prefix(std::string_view s, std::string_view prefix) noexcept {
-    if (s.size() < prefix.size()) return false;
-    for (std::size_t i = 0; i < prefix.size(); ++i) {
-        char c = s[i];
-        if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
-        if (c != prefix[i]) return false;
+    return s.size() >= prefix.size() && iequals(s.substr(0, prefix.size()), prefix);
+}
+
+/// Splits `host[:port]` or `[v6 address][:port]` (brackets dropped). False
+/// for no host, an unclosed bracket, or a colon with no port after it; the
+/// port's digits are the caller's to check.
+inline bool split_host_port(std::string_view authority, std::string_view& host, std::string_view& port) noexcept {
+    host = authority;
+    port = {};
+    if (!authority.empty() && authority.front() == '[') {
+        const std::size_t close = authority.find(']');
+        if (close == std::string_view::npos) return false;
+        host = authority.substr(1, close - 1);
+        const std::string_view after = authority.substr(close + 1);
+        if (!after.empty()) {
+            if (after.front() != ':') return false;
+            port = after.substr(1);
+        }
+    } else if (const std::size_t colon = authority.rfind(':'); colon != std::string_view::npos) {
+        host = authority.substr(0, colon);
+        port = authority.substr(colon + 1);
     }
-    return true;
+    return !host.empty() && !(authority.back() == ':' && port.empty()); // "host:" has no port
 }
 
 /// Parses an absolute http:// or https:// URL (the fragment is dropped).
@@ -65,27 +84,8 @@ inline url parse_url(std::string_view s, std::error_code& ec, bool allow_userinf
         ec = error::invalid_url;
         return {};
     }
-    std::string_view host = authority, port;
-    if (authority.front() == '[') {
-        const std::size_t close = authority.find(']');
-        if (close == std::string_view::npos) {
-            ec = error::invalid_url;
-            return {};
-        }
-        host = authority.substr(1, close - 1);
-        const std::string_view after = authority.substr(close + 1);
-        if (!after.empty()) {
-            if (after.front() != ':') {
-                ec = error::invalid_url;
-                return {};
-            }
-            port = after.substr(1);
-        }
-    } else if (const std::size_t colon = authority.rfind(':'); colon != std::string_view::npos) {
-        host = authority.substr(0, colon);
-        port = authority.substr(colon + 1);
-    }
-    if (host.empty() || (authority.back() == ':' && port.empty())) { // "host:" has no port
+    std::string_view host, port;
+    if (!split_host_port(authority, host, port)) {
         ec = error::invalid_url;
         return {};
     }

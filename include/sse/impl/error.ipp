@@ -43,21 +43,21 @@ public:
     }
 };
 
-[[noreturn]] SSE_DECL void throw_error(std::error_code ec, const char* what) {
+[[noreturn]] inline void throw_error(std::error_code ec, const char* what) {
     throw std::system_error(ec, what);
 }
 
-[[noreturn]] SSE_DECL void throw_error(std::error_code ec, const std::string& what) {
+[[noreturn]] inline void throw_error(std::error_code ec, const std::string& what) {
     throw std::system_error(ec, what);
 }
 
-[[noreturn]] SSE_DECL void throw_error(std::error_code ec) {
+[[noreturn]] inline void throw_error(std::error_code ec) {
     throw std::system_error(ec);
 }
 
 } // namespace detail
 
-SSE_DECL const std::error_category& error_category() noexcept {
+inline const std::error_category& error_category() noexcept {
     static const detail::error_category_impl instance;
     return instance;
 }

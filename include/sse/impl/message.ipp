@@ -9,21 +9,13 @@
 
 namespace sse {
 
-SSE_DECL void message::append_lines(line_kind kind, std::string_view chunk) {
-    std::size_t start = 0;
-    const std::size_t n = chunk.size();
-    while (start < n) {
-        const std::size_t eol = chunk.find_first_of("\r\n", start);
-        if (eol == std::string_view::npos) {
-            push_line(kind, chunk.substr(start));
-            return;
-        }
-        push_line(kind, chunk.substr(start, eol - start));
-        start = eol + ((chunk[eol] == '\r' && eol + 1 < n && chunk[eol + 1] == '\n') ? 2 : 1);
-    }
+inline void message::append_lines(line_kind kind, std::string_view chunk) {
+    detail::line_splitter lines(chunk);
+    std::string_view line;
+    while (lines.next(line) != detail::line_splitter::none) push_line(kind, line);
 }
 
-SSE_DECL std::string message::data() const {
+inline std::string message::data() const {
     std::string out;
     bool first = true;
     for (std::size_t i = 0; i < lines_.size(); ++i) {
@@ -57,7 +49,7 @@ inline std::size_t decimal_digits(unsigned long long v) noexcept {
 }
 } // namespace detail
 
-SSE_DECL std::size_t message::serialized_size() const noexcept {
+inline std::size_t message::serialized_size() const noexcept {
     std::size_t n = 0;
     if (id.is_set()) n += detail::id_prefix.size() + id.view().size() + 1;
     if (type.is_set()) n += detail::event_prefix.size() + type.view().size() + 1;
@@ -70,7 +62,7 @@ SSE_DECL std::size_t message::serialized_size() const noexcept {
     return n == 0 ? 0 : n + 1;
 }
 
-SSE_DECL std::size_t message::write_to(char* out) const noexcept {
+inline std::size_t message::write_to(char* out) const noexcept {
     char* p = out;
     if (id.is_set()) {
         p = detail::put(p, detail::id_prefix);
@@ -97,7 +89,7 @@ SSE_DECL std::size_t message::write_to(char* out) const noexcept {
     return static_cast<std::size_t>(p - out);
 }
 
-SSE_DECL void message::write_to(std::string& out) const {
+inline void message::write_to(std::string& out) const {
     const std::size_t n = serialized_size();
     if (n == 0) return;
     const std::size_t old = out.size();
@@ -105,7 +97,16 @@ SSE_DECL void message::write_to(std::string& out) const {
     write_to(out.data() + old);
 }
 
-SSE_DECL message message::parse(std::string_view text, std::error_code& ec) {
+namespace detail {
+// A comment line's text: after the colon, one leading space removed.
+inline std::string_view comment_text(std::string_view line) noexcept {
+    line.remove_prefix(1);
+    if (!line.empty() && line.front() == ' ') line.remove_prefix(1);
+    return line;
+}
+} // namespace detail
+
+inline message message::parse(std::string_view text, std::error_code& ec) {
     ec.clear();
     message m;
     if (text.substr(0, 3) == "\xEF\xBB\xBF") text.remove_prefix(3);
@@ -124,19 +125,19 @@ SSE_DECL message message::parse(std::string_view text, std::error_code& ec) {
             continue;              // blank lines before the message separate nothing
         }
         started = true;
-        const detail::field f = detail::split_field(line);
-        if (f.is_comment) {
-            m.push_line(line_kind::comment, f.value);
+        if (line.front() == ':') {
+            m.push_line(line_kind::comment, detail::comment_text(line));
             continue;
         }
-        switch (detail::classify(f.name)) {
-        case detail::field_name::data: m.push_line(line_kind::data, f.value); break;
-        case detail::field_name::event: m.type = event_type(f.value); break;
+        std::string_view value;
+        switch (detail::known_field(line, value)) {
+        case detail::field_name::data: m.push_line(line_kind::data, value); break;
+        case detail::field_name::event: m.type = event_type(value); break;
         case detail::field_name::id:
-            if (f.value.find('\0') == std::string_view::npos) m.id = event_id(f.value);
+            if (value.find('\0') == std::string_view::npos) m.id = event_id(value);
             break;
         case detail::field_name::retry: {
-            const auto ms = detail::parse_retry(f.value);
+            const auto ms = detail::parse_retry(value);
             if (!ms) {
                 ec = error::invalid_retry;
                 return message{};
@@ -149,7 +150,7 @@ SSE_DECL message message::parse(std::string_view text, std::error_code& ec) {
     }
 }
 
-SSE_DECL message message::parse(std::string_view text) {
+inline message message::parse(std::string_view text) {
     std::error_code ec;
     message m = parse(text, ec);
     if (ec) {
@@ -159,11 +160,11 @@ SSE_DECL message message::parse(std::string_view text) {
             if (text.substr(0, 3) == "\xEF\xBB\xBF") text.remove_prefix(3);
             detail::line_splitter lines(text);
             std::string_view line;
+            std::string_view value;
             while (lines.next(line) == detail::line_splitter::line) {
-                const detail::field f = detail::split_field(line);
-                if (!f.is_comment && detail::classify(f.name) == detail::field_name::retry &&
-                    !detail::parse_retry(f.value)) {
-                    what += ": retry value \"" + std::string(f.value.substr(0, 64)) + "\"";
+                if (!line.empty() && line.front() != ':' &&
+                    detail::known_field(line, value) == detail::field_name::retry && !detail::parse_retry(value)) {
+                    what += ": retry value \"" + std::string(value.substr(0, 64)) + "\"";
                     break;
                 }
             }

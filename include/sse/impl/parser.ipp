@@ -49,34 +49,6 @@ inline bool starts_with_data_colon(const char* p) noexcept {
     return std::memcmp(p, "data", 4) == 0 && p[4] == ':';
 }
 
-// The field a line that is not a comment names, told from its first bytes
-// (names are case-sensitive, never trimmed, and end at the first colon), and
-// its value: after the colon, one leading space removed; empty without colon.
-template <std::size_t K>
-inline field_name named_field(std::string_view line, const char (&name)[K], field_name f,
-                              std::string_view& value) noexcept {
-    constexpr std::size_t k = K - 1;
-    if (line.size() < k || std::memcmp(line.data(), name, k) != 0) return field_name::unknown;
-    if (line.size() == k) {
-        value = {};
-        return f;
-    }
-    if (line[k] != ':') return field_name::unknown;
-    const std::size_t skip = k + 1 + (line.size() > k + 1 && line[k + 1] == ' '); // one leading space goes
-    value = std::string_view(line.data() + skip, line.size() - skip);
-    return f;
-}
-
-inline field_name known_field(std::string_view line, std::string_view& value) noexcept {
-    switch (line.front()) {
-    case 'd': return named_field(line, "data", field_name::data, value);
-    case 'i': return named_field(line, "id", field_name::id, value);
-    case 'e': return named_field(line, "event", field_name::event, value);
-    case 'r': return named_field(line, "retry", field_name::retry, value);
-    default: return field_name::unknown;
-    }
-}
-
 // Whether [p, p + n) holds no NUL (an id holding one is ignored).
 inline bool no_nul(const char* p, std::size_t n) noexcept {
     if (n > 16) return std::memchr(p, '\0', n) == nullptr;
@@ -86,7 +58,7 @@ inline bool no_nul(const char* p, std::size_t n) noexcept {
 }
 } // namespace detail
 
-SSE_DECL void parser::feed_impl(std::string_view bytes, detail::event_callback_ref on_event, std::error_code& ec) {
+inline void parser::feed_impl(std::string_view bytes, detail::event_callback_ref on_event, std::error_code& ec) {
     if (failure_) {
         ec = failure_;
         return;
@@ -206,7 +178,7 @@ SSE_DECL void parser::feed_impl(std::string_view bytes, detail::event_callback_r
 // count toward its event, but it is held whole until its line ends, so it
 // alone is limited (process_line checks the same bound, so the outcome does
 // not depend on where the input was cut).
-SSE_DECL bool parser::fits_partial(std::size_t more, bool comment) {
+inline bool parser::fits_partial(std::size_t more, bool comment) {
     const std::size_t counted = comment ? 0 : event_size_;
     if (counted + partial_size_ + more <= options_.max_event_size) return true;
     failure_ = error::event_too_large;
@@ -214,7 +186,7 @@ SSE_DECL bool parser::fits_partial(std::size_t more, bool comment) {
 }
 
 // A field line of `size` bytes (without its line break) ended.
-SSE_DECL SSE_ALWAYS_INLINE bool parser::count_field_line(std::size_t size) {
+inline SSE_ALWAYS_INLINE bool parser::count_field_line(std::size_t size) {
     event_size_ += size + 1;
     if (event_size_ <= options_.max_event_size) return true;
     failure_ = error::event_too_large;
@@ -226,17 +198,19 @@ SSE_DECL SSE_ALWAYS_INLINE bool parser::count_field_line(std::size_t size) {
 // copied once; an unknown field is only counted; anything else (a comment, a
 // field whose value is needed whole, a start too short to tell like "dat" or
 // "data:") is held.
-SSE_DECL parser::partial_line parser::partial_kind(const char* from, std::size_t n) const noexcept {
+inline parser::partial_line parser::partial_kind(const char* from, std::size_t n) const noexcept {
     if (n > 5 && detail::starts_with_data_colon(from)) return partial_line::data; // (n > 5: the space is known)
     if (*from == ':') return partial_line::held;
-    const detail::field f = detail::split_known_field(std::string_view(from, n));
-    const bool told = f.name.size() < n; // a colon was seen, or the name is too long to be known
-    return told && detail::classify(f.name) == detail::field_name::unknown ? partial_line::skipped
-                                                                           : partial_line::held;
+    // Told: a colon was seen, or the start is longer than any known name.
+    const bool told = n > 5 || std::memchr(from, ':', n) != nullptr;
+    std::string_view value;
+    return told && detail::known_field(std::string_view(from, n), value) == detail::field_name::unknown
+               ? partial_line::skipped
+               : partial_line::held;
 }
 
 // Keeps [from, to), the start of a line the feed ends in (size already checked).
-SSE_DECL void parser::keep_partial(const char* from, const char* to) {
+inline void parser::keep_partial(const char* from, const char* to) {
     const std::size_t n = static_cast<std::size_t>(to - from);
     partial_size_ = n;
     partial_ = partial_kind(from, n);
@@ -250,7 +224,7 @@ SSE_DECL void parser::keep_partial(const char* from, const char* to) {
 }
 
 // Continues the unterminated line with [from, to), which ends it unless `cut`.
-SSE_DECL bool parser::continue_line(const char* from, const char* to, bool cut, detail::event_callback_ref& on_event) {
+inline bool parser::continue_line(const char* from, const char* to, bool cut, detail::event_callback_ref& on_event) {
     const std::size_t more = static_cast<std::size_t>(to - from);
     if (!fits_partial(more, partial_ == partial_line::held && line_.data()[0] == ':')) return false;
     switch (partial_) {
@@ -299,7 +273,7 @@ SSE_DECL bool parser::continue_line(const char* from, const char* to, bool cut, 
 // A data line's value: the first stays in the caller's bytes when they are
 // `stable` (in the buffer being fed, until feed_end_); the second and later
 // are joined by LF.
-SSE_DECL SSE_ALWAYS_INLINE void parser::add_data(const char* from, const char* to, bool stable) {
+inline SSE_ALWAYS_INLINE void parser::add_data(const char* from, const char* to, bool stable) {
     const std::size_t n = static_cast<std::size_t>(to - from);
     if (!has_data_) {
         has_data_ = true;
@@ -318,7 +292,7 @@ SSE_DECL SSE_ALWAYS_INLINE void parser::add_data(const char* from, const char* t
     data_.append('\n', from, n, stable && n != 0 ? static_cast<std::size_t>(feed_end_ - from) : n);
 }
 
-SSE_DECL void parser::process_line(std::string_view line, bool stable, detail::event_callback_ref& on_event) {
+inline void parser::process_line(std::string_view line, bool stable, detail::event_callback_ref& on_event) {
     if (line.empty()) {
         dispatch(on_event);
         return;
@@ -341,12 +315,12 @@ SSE_DECL void parser::process_line(std::string_view line, bool stable, detail::e
 // How many bytes from a value's start may be read: to the end of the buffer
 // being fed if the value is in it, else only the value (an empty one may
 // have no pointer at all).
-SSE_DECL SSE_ALWAYS_INLINE std::size_t parser::readable(std::string_view value, bool stable) const noexcept {
+inline SSE_ALWAYS_INLINE std::size_t parser::readable(std::string_view value, bool stable) const noexcept {
     return stable && !value.empty() ? static_cast<std::size_t>(feed_end_ - value.data()) : value.size();
 }
 
 // A line that is not blank and not a comment: a field. False if it makes the event too large.
-SSE_DECL SSE_ALWAYS_INLINE bool parser::process_field(std::string_view line, bool stable) {
+inline SSE_ALWAYS_INLINE bool parser::process_field(std::string_view line, bool stable) {
     if (SSE_UNLIKELY(!count_field_line(line.size()))) return false;
     std::string_view value;
     switch (detail::known_field(line, value)) {
@@ -366,7 +340,7 @@ SSE_DECL SSE_ALWAYS_INLINE bool parser::process_field(std::string_view line, boo
     return true;
 }
 
-SSE_DECL void parser::dispatch(detail::event_callback_ref& on_event) {
+inline void parser::dispatch(detail::event_callback_ref& on_event) {
     committed_id_ ^= id_pending_; // (commits a pending id without a copy, or a branch)
     id_set_ |= id_pending_;
     id_pending_ = 0;
@@ -392,7 +366,7 @@ SSE_DECL void parser::dispatch(detail::event_callback_ref& on_event) {
     on_event(ev);
 }
 
-SSE_DECL bool parser::finish() noexcept {
+inline bool parser::finish() noexcept {
     const bool dropped = has_data_ || partial_ != partial_line::none || !type_.empty() || id_pending_ ||
                          event_size_ > 0 || (!bom_done_ && bom_seen_ > 0);
     line_.clear();
@@ -412,7 +386,7 @@ SSE_DECL bool parser::finish() noexcept {
     return dropped;
 }
 
-SSE_DECL void parser::reset() noexcept {
+inline void parser::reset() noexcept {
     finish();
     ids_[0].clear();
     ids_[1].clear();
@@ -421,7 +395,7 @@ SSE_DECL void parser::reset() noexcept {
     retry_.reset();
 }
 
-SSE_DECL void parser::throw_failure(std::error_code ec) const {
+inline void parser::throw_failure(std::error_code ec) const {
     if (ec == error::event_too_large)
         detail::throw_error(ec, "sse::parser: an event exceeds max_event_size (" +
                                     std::to_string(options_.max_event_size) + " bytes)");
