@@ -197,8 +197,12 @@ TEST_CASE("redis: parse_redis_url") {
     CHECK(o.port == 7000);
     CHECK(o.username.empty());
     CHECK(o.password == "secret");
+    // The URL splitter the client's URLs use: a scheme in any case, a fragment dropped.
+    o = sse::parse_redis_url("REDIS://cache#primary", ec);
+    REQUIRE_FALSE(ec);
+    CHECK(o.host == "cache");
     for (std::string_view bad : {"http://x:1", "redis://", "redis://h:0", "redis://h:99999", "redis://h:x", "redis://h/db",
-                                 "redis://h?what=1", "redis://[::1"}) {
+                                 "redis://h?what=1", "redis://[::1", "redis://h x", "redis://a@b@c"}) {
         CAPTURE(bad);
         sse::parse_redis_url(bad, ec);
         CHECK(ec == sse::error::invalid_url);

@@ -79,27 +79,14 @@ struct redis_options {
 /// Parses `redis://[[username]:password@]host[:port][/database][?prefix=NAME]`
 /// over `base`; invalid_url if it is not such a URL.
 inline redis_options parse_redis_url(std::string_view url, std::error_code& ec, redis_options base = {}) {
-    using detail::split_host_port;
     ec.clear();
-    constexpr std::string_view scheme = "redis://";
-    if (!url.starts_with(scheme)) {
+    detail::url_parts parts;
+    if (!detail::split_url(url, parts) || !detail::iequals(parts.scheme, "redis")) {
         ec = error::invalid_url;
         return base;
     }
-    url.remove_prefix(scheme.size());
-    std::string_view query;
-    if (const std::size_t q = url.find('?'); q != std::string_view::npos) {
-        query = url.substr(q + 1);
-        url = url.substr(0, q);
-    }
-    std::string_view path;
-    if (const std::size_t slash = url.find('/'); slash != std::string_view::npos) {
-        path = url.substr(slash + 1);
-        url = url.substr(0, slash);
-    }
-    if (const std::size_t at = url.rfind('@'); at != std::string_view::npos) {
-        const std::string_view userinfo = url.substr(0, at);
-        url = url.substr(at + 1);
+    if (parts.has_userinfo) {
+        const std::string_view userinfo = parts.userinfo;
         const std::size_t colon = userinfo.find(':');
         if (colon == std::string_view::npos) {
             base.password = std::string(userinfo);
@@ -108,12 +95,14 @@ inline redis_options parse_redis_url(std::string_view url, std::error_code& ec, 
             base.password = std::string(userinfo.substr(colon + 1));
         }
     }
-    std::string_view host, port;
-    if (!split_host_port(url, host, port)) {
-        ec = error::invalid_url;
-        return base;
+    std::string_view path = parts.rest, query;
+    if (const std::size_t q = path.find('?'); q != std::string_view::npos) {
+        query = path.substr(q + 1);
+        path = path.substr(0, q);
     }
-    base.host = std::string(host);
+    if (!path.empty()) path.remove_prefix(1); // the '/'
+    const std::string_view port = parts.port;
+    base.host = std::string(parts.host);
     if (!port.empty()) {
         unsigned n = 0;
         const auto r = std::from_chars(port.data(), port.data() + port.size(), n);

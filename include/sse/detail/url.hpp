@@ -1,6 +1,6 @@
-// Just enough URL handling for the client (http and https URLs, and the
-// Location of a redirect resolved against the URL that answered it) and the
-// authority part (host, port, [IPv6]) that redis:// URLs share with them.
+// Just enough URL handling: the one URL splitter (split_url), which redis://
+// URLs share; http and https URLs for the client; and the Location of a
+// redirect resolved against the URL that answered it.
 #ifndef SSE_DETAIL_URL_HPP
 #define SSE_DETAIL_URL_HPP
 
@@ -56,46 +56,68 @@ inline bool split_host_port(std::string_view authority, std::string_view& host, 
     return !host.empty() && !(authority.back() == ':' && port.empty()); // "host:" has no port
 }
 
+/// The parts of `scheme://[userinfo@]host[:port][/path][?query][#fragment]`,
+/// as views into the string: the one URL splitter, which http(s) URLs
+/// (parse_url) and redis:// URLs (parse_redis_url) share.
+struct url_parts {
+    std::string_view scheme;   ///< as written: compare with iequals
+    std::string_view userinfo; ///< empty if there is none (see has_userinfo)
+    bool has_userinfo = false;
+    std::string_view host; ///< without brackets for IPv6 literals
+    std::string_view port; ///< digits, or empty for the scheme's default
+    std::string_view rest; ///< from the first '/' or '?' on, without the fragment
+};
+
+/// Splits an absolute URL. False (invalid) for no scheme, no host, white
+/// space or a second '@', an unclosed IPv6 bracket, a port that is not 1 to
+/// 5 digits.
+inline bool split_url(std::string_view s, url_parts& out) noexcept {
+    out = {};
+    const std::size_t colon = s.find("://");
+    if (colon == std::string_view::npos || colon == 0) return false;
+    out.scheme = s.substr(0, colon);
+    s.remove_prefix(colon + 3);
+    if (const std::size_t hash = s.find('#'); hash != std::string_view::npos) s = s.substr(0, hash);
+    const std::size_t slash = s.find_first_of("/?");
+    std::string_view authority = s.substr(0, slash);
+    out.rest = slash == std::string_view::npos ? std::string_view() : s.substr(slash);
+    if (const std::size_t at = authority.rfind('@'); at != std::string_view::npos) {
+        out.has_userinfo = true;
+        out.userinfo = authority.substr(0, at);
+        authority.remove_prefix(at + 1);
+    }
+    if (authority.empty() || authority.find('@') != std::string_view::npos ||
+        authority.find_first_of(" \t\r\n") != std::string_view::npos ||
+        out.rest.find_first_of(" \t\r\n") != std::string_view::npos)
+        return false;
+    if (!split_host_port(authority, out.host, out.port)) return false;
+    if (out.port.size() > 5) return false;
+    for (char c : out.port)
+        if (c < '0' || c > '9') return false;
+    return true;
+}
+
 /// Parses an absolute http:// or https:// URL (the fragment is dropped).
 /// User info is an error unless `allow_userinfo` (proxy URLs carry their
 /// credentials so). Error: sse::error::invalid_url.
 inline url parse_url(std::string_view s, std::error_code& ec, bool allow_userinfo = false) {
     ec.clear();
+    url_parts parts;
+    if (!split_url(s, parts) || (parts.has_userinfo && !allow_userinfo)) {
+        ec = error::invalid_url;
+        return {};
+    }
     url u;
-    if (iequals_prefix(s, "https://")) {
+    if (iequals(parts.scheme, "https")) {
         u.tls = true;
-        s.remove_prefix(8);
-    } else if (iequals_prefix(s, "http://")) {
-        s.remove_prefix(7);
-    } else {
+    } else if (!iequals(parts.scheme, "http")) {
         ec = error::invalid_url;
         return {};
     }
-    if (const std::size_t hash = s.find('#'); hash != std::string_view::npos) s = s.substr(0, hash);
-    const std::size_t slash = s.find_first_of("/?");
-    std::string_view authority = s.substr(0, slash);
-    std::string_view rest = slash == std::string_view::npos ? std::string_view() : s.substr(slash);
-    if (const std::size_t at = authority.rfind('@'); allow_userinfo && at != std::string_view::npos) {
-        u.userinfo.assign(authority.substr(0, at));
-        authority.remove_prefix(at + 1);
-    }
-    if (authority.empty() || authority.find('@') != std::string_view::npos ||
-        authority.find_first_of(" \t\r\n") != std::string_view::npos || rest.find_first_of(" \t\r\n") != std::string_view::npos) {
-        ec = error::invalid_url;
-        return {};
-    }
-    std::string_view host, port;
-    if (!split_host_port(authority, host, port)) {
-        ec = error::invalid_url;
-        return {};
-    }
-    for (char c : port)
-        if (c < '0' || c > '9' || port.size() > 5) {
-            ec = error::invalid_url;
-            return {};
-        }
-    u.host.assign(host);
-    u.port = port.empty() ? (u.tls ? "443" : "80") : std::string(port);
+    u.userinfo.assign(parts.userinfo);
+    u.host.assign(parts.host);
+    u.port = parts.port.empty() ? (u.tls ? "443" : "80") : std::string(parts.port);
+    const std::string_view rest = parts.rest;
     u.target = rest.empty() ? "/" : (rest.front() == '?' ? "/" + std::string(rest) : std::string(rest));
     return u;
 }
