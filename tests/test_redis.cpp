@@ -202,7 +202,7 @@ TEST_CASE("redis: parse_redis_url") {
     REQUIRE_FALSE(ec);
     CHECK(o.host == "cache");
     for (std::string_view bad : {"http://x:1", "redis://", "redis://h:0", "redis://h:99999", "redis://h:x", "redis://h/db",
-                                 "redis://h?what=1", "redis://[::1", "redis://h x", "redis://a@b@c"}) {
+                                 "redis://h?what=1", "redis://[::1", "redis://h x"}) {
         CAPTURE(bad);
         sse::parse_redis_url(bad, ec);
         CHECK(ec == sse::error::invalid_url);
