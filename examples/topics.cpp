@@ -87,14 +87,16 @@ config parse_args(int argc, char** argv) {
     return c;
 }
 
-// Runs `action` now and again after every `interval()`, until the timer is cancelled. The
-// pending wait owns the step; the step only refers to itself weakly, so nothing is leaked.
-void every(asio::steady_timer& timer, std::function<std::chrono::milliseconds()> interval,
+// Runs `action` now and again after every `interval()`, until `stopping` is set (and the timer
+// cancelled). The flag matters: cancel() cannot stop a wait that already expired and whose
+// handler is queued, and publishing after the server's shutdown began throws provider_closed.
+// The pending wait owns the step; the step only refers to itself weakly, so nothing is leaked.
+void every(asio::steady_timer& timer, const bool& stopping, std::function<std::chrono::milliseconds()> interval,
            std::function<void()> action) {
     auto step = std::make_shared<std::function<void(std::error_code)>>();
-    *step = [&timer, interval = std::move(interval), action = std::move(action),
+    *step = [&timer, &stopping, interval = std::move(interval), action = std::move(action),
              weak = std::weak_ptr<std::function<void(std::error_code)>>(step)](std::error_code ec) {
-        if (ec) return;
+        if (ec || stopping) return;
         timer.expires_after(interval());
         timer.async_wait([self = weak.lock()](std::error_code e) { (*self)(e); });
         action();
@@ -220,10 +222,10 @@ int main(int argc, char** argv) {
 
     // The publishers.
     const std::chrono::milliseconds tick = cfg.tick;
-    every(cycles, [tick] { return tick; }, [&] { publish_metric(server, "cycles", ++counters.cycles); });
-    every(ops, [tick] { return 4 * tick; }, [&] { publish_metric(server, "ops", ++counters.ops); });
+    every(cycles, stopping, [tick] { return tick; }, [&] { publish_metric(server, "cycles", ++counters.cycles); });
+    every(ops, stopping, [tick] { return 4 * tick; }, [&] { publish_metric(server, "ops", ++counters.ops); });
     std::mt19937_64 rng(std::random_device{}());
-    every(numbers, [&rng, tick] { return tick * std::uniform_int_distribution<int>(4, 6)(rng); }, [&] {
+    every(numbers, stopping, [&rng, tick] { return tick * std::uniform_int_distribution<int>(4, 6)(rng); }, [&] {
         sse::message m;
         const int lines = std::uniform_int_distribution<int>(1, 5)(rng);
         for (int i = 0; i < lines; ++i) m.append_data(std::to_string(std::uniform_int_distribution<std::uint32_t>()(rng)));
