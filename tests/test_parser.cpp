@@ -935,6 +935,16 @@ TEST_CASE("parser: an event of exactly max_event_size passes, one byte more fail
     CHECK_FALSE(feed_limited(at_limit, limit, bytes).ec);
 }
 
+TEST_CASE("parser: the first bytes of a possible BOM count toward the size once they are known not to be one") {
+    // "\xEF" or "\xEF\xBB" at the start may still become the BOM, which is not event data: the
+    // parser waits for the next byte before counting them (found by fuzz_parser, limit 0).
+    CHECK_FALSE(feed_limited("\xEF", 0, {}).ec);
+    CHECK_FALSE(feed_limited("\xEF\xBB", 1, {}).ec);
+    CHECK_FALSE(feed_limited("\xEF\xBB\xBF", 0, {}).ec); // the BOM: nothing counted
+    CHECK(feed_limited("\xEF" "a", 1, {1}).ec == sse::error::event_too_large);
+    CHECK(feed_limited("\xEF\xBB" "a", 2, {1, 2}).ec == sse::error::event_too_large);
+}
+
 TEST_CASE("parser: every field line counts toward the size; the blank line does not") {
     // "id: 1\n" (6) + "data: ab\n" (9) = 15 bytes, CRLF counting as one line break.
     for (std::string_view input : {"id: 1\ndata: ab\n\n"sv, "id: 1\r\ndata: ab\r\n\r\n"sv, "\n\n\nid: 1\ndata: ab\n\n"sv}) {
